@@ -1,0 +1,100 @@
+"""Schedules made of schedules: linear warmup, and one schedule after another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lrcourse.schedules._base import Schedule, check, integer, real
+
+__all__ = ["Warmup", "Join"]
+
+
+@dataclass(frozen=True)
+class Warmup(Schedule):
+    r"""Ramp the learning rate linearly from ``start_lr`` into any schedule.
+
+    .. math::
+        \alpha_t = \begin{cases}
+            \alpha_{\text{start}} + (\beta_0 - \alpha_{\text{start}})\, t / W & t < W \\
+            \beta_{t - W} & t \ge W
+        \end{cases}
+
+    where :math:`\beta` is ``schedule`` and :math:`W` is ``warmup_steps``: the wrapped
+    schedule starts its own clock when the warmup ends, so the curve is continuous at
+    :math:`t = W`. Step 0 uses ``start_lr`` exactly; with the default 0 the first update
+    changes nothing. Pass a small positive ``start_lr`` (or think of the warmup as
+    starting one step earlier) if every update should count.
+
+    >>> from lrcourse.schedules import Constant
+    >>> Warmup(Constant(1.0), warmup_steps=4)(np.array([0, 1, 4, 10]))
+    array([0.  , 0.25, 1.  , 1.  ])
+
+    References:
+        Goyal, P. et al. (2017). Accurate, large minibatch SGD: training ImageNet in
+        1 hour. arXiv:1706.02677.
+    """
+
+    schedule: Schedule
+    warmup_steps: int
+    start_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.schedule, Schedule), "schedule", "an lrcourse schedule", self.schedule)
+        integer(self, "warmup_steps", low=1)
+        real(self, "start_lr", low=0.0)
+
+    def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        target = self.schedule.formula(np.zeros(()))
+        ramp = self.start_lr + (target - self.start_lr) * t / self.warmup_steps
+        after = self.schedule.formula(np.maximum(t - self.warmup_steps, 0.0))
+        return np.where(t < self.warmup_steps, ramp, after)
+
+
+@dataclass(frozen=True)
+class Join(Schedule):
+    r"""Run schedules one after another, each restarting its clock at its boundary.
+
+    .. math::
+        \alpha_t = \beta^{(k)}_{t - b_k} \quad \text{for } b_k \le t < b_{k+1},
+        \qquad b_0 = 0,
+
+    where :math:`\beta^{(0)}, \beta^{(1)}, \dots` are ``schedules`` and
+    :math:`b_1 < b_2 < \dots` are ``boundaries`` (one fewer than the schedules, each
+    :math:`> 0`). Like optax's ``join_schedules``: after a boundary the next schedule sees
+    ``step - boundary``.
+
+    >>> from lrcourse.schedules import Constant, ExponentialDecay
+    >>> s = Join([Constant(1.0), ExponentialDecay(1.0, 0.5)], boundaries=[3])
+    >>> s(np.array([0, 2, 3, 4, 5]))
+    array([1.  , 1.  , 1.  , 0.5 , 0.25])
+    """
+
+    schedules: Sequence[Schedule]
+    boundaries: Sequence[float]
+
+    def __post_init__(self) -> None:
+        schedules = tuple(self.schedules)
+        check(len(schedules) >= 1 and all(isinstance(s, Schedule) for s in schedules),
+              "schedules", "a non-empty sequence of lrcourse schedules", self.schedules)
+        boundaries = tuple(self.boundaries)
+        ok = len(boundaries) == len(schedules) - 1 and all(
+            isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool)
+            and np.isfinite(b) and b > 0 for b in boundaries)
+        ok = ok and all(a < b for a, b in zip(boundaries, boundaries[1:]))
+        check(ok, "boundaries",
+              f"{len(schedules) - 1} strictly increasing finite numbers > 0 (one fewer than schedules)",
+              self.boundaries)
+        object.__setattr__(self, "schedules", schedules)
+        object.__setattr__(self, "boundaries", tuple(float(b) for b in boundaries))
+
+    def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        which = np.searchsorted(np.asarray(self.boundaries), t, side="right")
+        offsets = (0.0, *self.boundaries)
+        lr = np.zeros_like(t)
+        for k, (schedule, offset) in enumerate(zip(self.schedules, offsets)):
+            lr = np.where(which == k, schedule.formula(np.maximum(t - offset, 0.0)), lr)
+        return lr
