@@ -1,0 +1,5 @@
+"""PyTorch side of lrcourse: schedulers and optimizers that plug into ``torch.optim``."""
+
+from lrcourse.torch.schedulers import ScheduleLR, torch_scheduler_lrs
+
+__all__ = ["ScheduleLR", "torch_scheduler_lrs"]
