@@ -1,0 +1,117 @@
+"""Show the package's own code in the book, so the text and the code cannot drift apart."""
+
+from __future__ import annotations
+
+import ast
+import re
+import inspect
+import textwrap
+from typing import Any
+
+from IPython.display import Markdown
+
+__all__ = ["show_source", "show_doc", "docstring_markdown"]
+
+
+def show_source(obj: Any, *, docstring: bool = True) -> Markdown:
+    """Return the source of a class, function or method as a Markdown code block.
+
+    In a notebook the block renders with syntax highlighting, in Jupyter and in the built
+    book alike. With ``docstring=False`` the object's own docstring is left out (the book
+    often puts the formula in its text and wants only the code under it).
+
+    >>> from lrcourse.schedules import ExponentialDecay
+    >>> print(show_source(ExponentialDecay.formula).data)
+    ```python
+    def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.lr * self.gamma**t
+    ```
+    """
+    source = textwrap.dedent(inspect.getsource(obj))
+    if not docstring:
+        definition = ast.parse(source).body[0]
+        first = getattr(definition, "body", [None])[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            lines = source.splitlines()
+            del lines[first.lineno - 1 : first.end_lineno]
+            source = "\n".join(lines)
+    return Markdown(f"```python\n{source.rstrip()}\n```")
+
+
+_ROLE = re.compile(r":(?:class|meth|func|mod|attr|obj|data):`(~?)([^`]+)`")
+
+
+def _inline(text: str) -> str:
+    """Turn reStructuredText inline markup into MyST Markdown."""
+    text = re.sub(r":math:`([^`]+)`", lambda m: f"${m.group(1)}$", text)
+    # As in Sphinx, a leading ~ shows only the last component of the dotted name.
+    text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
+    return text.replace("``", "`")
+
+
+def docstring_markdown(obj: Any) -> str:
+    r"""Convert an object's docstring (reStructuredText, as the package writes it) to MyST Markdown.
+
+    ``.. math::`` blocks become ``$$`` display maths (one per paragraph), ``:math:``
+    roles become ``$…$``, cross-reference roles and double back-quotes become code,
+    doctest examples become a ``pycon`` code block and a ``References:`` section a
+    bold heading.
+
+    >>> class Demo:
+    ...     r'''Scale by :math:`\gamma`.
+    ...
+    ...     .. math:: \alpha_t = \gamma \alpha_0
+    ...
+    ...     See :class:`~lrcourse.schedules.Constant` and ``lr``.
+    ...     '''
+    >>> print(docstring_markdown(Demo))
+    Scale by $\gamma$.
+    <BLANKLINE>
+    $$\alpha_t = \gamma \alpha_0$$
+    <BLANKLINE>
+    See `Constant` and `lr`.
+    """
+    lines = (inspect.getdoc(obj) or "").splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(".. math::"):
+            inline_math = line[len(".. math::"):].strip()
+            i += 1
+            if inline_math:
+                out.extend([f"$${inline_math}$$", ""])
+                continue
+            block: list[str] = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith(" ")):
+                block.append(lines[i].strip())
+                i += 1
+            equations = "\n".join(block).strip().split("\n\n")
+            out.extend(["\n\n".join(f"$$\n{eq.strip()}\n$$" for eq in equations if eq.strip()), ""])
+            continue
+        if line.startswith(">>>"):
+            block = []
+            while i < len(lines) and lines[i].strip():
+                block.append(lines[i])
+                i += 1
+            out.append("```pycon\n" + "\n".join(block) + "\n```")
+            continue
+        if line.rstrip() == "References:":
+            out.extend(["**References**", ""])
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith(" ")):
+                out.append(_inline(lines[i].strip()))
+                i += 1
+            continue
+        out.append(_inline(line))
+        i += 1
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def show_doc(obj: Any) -> Markdown:
+    """Return an object's docstring rendered as Markdown, formula included.
+
+    The book shows each formula through this, from the docstring of the code that
+    computes it, so the text and the code cannot disagree.
+    """
+    return Markdown(docstring_markdown(obj))
