@@ -69,7 +69,7 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             scale = np.ones_like(t)
         elif self.mode == "triangular2":
-            scale = 1.0 / 2.0 ** (cycle - 1.0)
+            scale = 0.5 ** (cycle - 1.0)  # not 1 / 2**(c - 1), which overflows after 1024 cycles
         else:
             scale = self.gamma**t
         return self.base_lr + (self.max_lr - self.base_lr) * height * scale
