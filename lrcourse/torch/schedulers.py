@@ -67,11 +67,25 @@ class ScheduleLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict`, and set the groups' rates to the resumed step's.
+
+        Setting the rates here (the closed form makes it free) keeps the param groups
+        and :meth:`get_last_lr` in agreement whichever order the optimizer's and the
+        scheduler's states are loaded in.
+        """
         state = dict(state_dict)
-        saved = state.pop("schedule", None)
-        if saved is not None and saved != repr(self.schedule):
+        if "schedule" not in state:
+            raise ValueError("state_dict has no 'schedule' entry: it was not saved by ScheduleLR.state_dict()")
+        saved = state.pop("schedule")
+        if saved != repr(self.schedule):
             raise ValueError(f"state_dict was saved with schedule {saved}, but this scheduler has {self.schedule!r}")
         self.__dict__.update(state)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            if isinstance(group["lr"], torch.Tensor):  # e.g. capturable or compiled optimizers
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
 
 
 def torch_scheduler_lrs(make_scheduler: Any, steps: int, lr: float = 1.0) -> list[float]:
