@@ -1,0 +1,169 @@
+"""Open every page of the built book in headless Chromium, as a reader would.
+
+Checks, page by page: every formula is typeset by MathJax (with no TeX errors), no
+request leaves the local server (the book must work offline), the console shows no
+errors, and no resource fails to load. A full-page screenshot of each page is saved
+under ``_build/screenshots/`` for a person to look at.
+
+The book is built by ``jupyter-book build . -W`` unless ``_build/html`` is newer than
+every source (CI builds it just before the tests). The browser is Debian's
+``chromium`` driven by Playwright; without it the test is skipped locally, and fails
+under CI (``CI`` set), where ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Route, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SOURCES = ["book", "lrcourse", "_config.yml", "_toc.yml", "package.json"]
+
+pytestmark = pytest.mark.browser
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in SOURCES:
+        path = ROOT / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        for file in files:
+            if "__pycache__" not in file.parts and ".ipynb_checkpoints" not in file.parts:
+                newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def _build_is_fresh() -> bool:
+    index = HTML / "index.html"
+    return index.is_file() and index.stat().st_mtime >= _newest_source_mtime()
+
+
+@pytest.fixture(scope="module")
+def book() -> Path:
+    """The built HTML book, built now if it is missing or older than its sources."""
+    if not _build_is_fresh():
+        jupyter_book = Path(sys.executable).with_name("jupyter-book")
+        result = subprocess.run(
+            [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+            cwd=ROOT, capture_output=True, text=True, timeout=1800,
+        )
+        assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def server(book: Path) -> Iterator[str]:
+    """Serve the built book on a free port of the loopback interface."""
+    handler = functools.partial(_QuietHandler, directory=str(book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists() or shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run must install Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _pages() -> list[str]:
+    """Every page of the book, as paths relative to the HTML root (read from the sources)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            pages.append(chapter["file"])
+            pages.extend(section["file"] for section in chapter.get("sections", []))
+    return [str(Path(page).with_suffix(".html")) for page in pages]
+
+
+# MathJax marks each formula it typesets with an mjx-container element inside Sphinx's
+# .math node; a TeX error becomes an mjx-merror element.
+_MATH_STATE = """() => {
+    const nodes = Array.from(document.querySelectorAll('.math'));
+    return {
+        formulas: nodes.length,
+        typeset: nodes.filter(n => n.querySelector('mjx-container')).length,
+        errors: Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent),
+    };
+}"""
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_page_renders_offline_without_errors(page_path: str, server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    external: list[str] = []
+
+    def route(request_route: Route) -> None:
+        url = request_route.request.url
+        if url.startswith((server, "data:", "blob:")):
+            request_route.continue_()
+        else:  # recorded, and refused: the page must not depend on it
+            external.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console {m.type}: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+
+    page.goto(f"{server}/{page_path}", wait_until="networkidle")
+    # startup.promise resolves once MathJax has typeset the page (evaluate awaits it).
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    math = page.evaluate(_MATH_STATE)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")),
+                    full_page=True)
+    page.close()
+
+    assert external == [], f"requests left the local server: {external}"
+    assert problems == [], "\n".join(problems)
+    assert math["typeset"] == math["formulas"], f"{math['formulas'] - math['typeset']} formulas not typeset"
+    assert math["errors"] == [], f"TeX errors: {math['errors']}"
+
+
+def test_every_page_of_the_toc_was_built(book: Path) -> None:
+    missing = [page for page in _pages() if not (book / page).is_file()]
+    assert missing == []
