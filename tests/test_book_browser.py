@@ -2,11 +2,12 @@
 
 Checks, page by page: every formula is typeset by MathJax (with no TeX errors), no
 request leaves the local server (the book must work offline), the console shows no
-errors, and no resource fails to load. A full-page screenshot of each page is saved
+errors, no resource fails to load, and every explorer works with no kernel behind the
+page: moving its slider changes the frame shown. A full-page screenshot of each page is saved
 under ``_build/screenshots/`` for a person to look at.
 
-The book is built by ``jupyter-book build . -W`` unless ``_build/html`` is newer than
-every source (CI builds it just before the tests). The browser is Debian's
+The book is built by ``jupyter-book build . --all -W`` unless every page in
+``_build/html`` is newer than every source (CI builds it just before the tests). The browser is Debian's
 ``chromium`` driven by Playwright; without it the test is skipped locally, and fails
 under CI (``CI`` set), where ``.ci/run`` installs it.
 """
@@ -25,7 +26,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -43,6 +45,13 @@ SOURCES = ["book", "lrcourse", "_config.yml", "_toc.yml", "package.json"]
 
 pytestmark = pytest.mark.browser
 
+# Console warnings that are known and harmless; any other warning, and every error, fails.
+KNOWN_WARNINGS = [
+    # The ipywidgets HTML manager validates the embedded widget state with its bundled
+    # ajv, whose strict mode dislikes a union type in the manager's own schema.
+    "strict mode: use allowUnionTypes to allow union type keyword",
+]
+
 
 def _newest_source_mtime() -> float:
     newest = 0.0
@@ -56,17 +65,24 @@ def _newest_source_mtime() -> float:
 
 
 def _build_is_fresh() -> bool:
-    index = HTML / "index.html"
-    return index.is_file() and index.stat().st_mtime >= _newest_source_mtime()
+    """Every page of the ToC is built, and built after the last change to any source."""
+    pages = [HTML / page for page in _pages()]
+    if not all(page.is_file() for page in pages):
+        return False
+    return min(page.stat().st_mtime for page in pages) >= _newest_source_mtime()
 
 
 @pytest.fixture(scope="module")
 def book() -> Path:
-    """The built HTML book, built now if it is missing or older than its sources."""
+    """The built HTML book, built now if it is missing or older than its sources.
+
+    ``--all``: Sphinx rebuilds only pages whose own source changed, so a change to the
+    package would otherwise never reach the pages that run it.
+    """
     if not _build_is_fresh():
         jupyter_book = Path(sys.executable).with_name("jupyter-book")
         result = subprocess.run(
-            [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+            [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"],
             cwd=ROOT, capture_output=True, text=True, timeout=1800,
         )
         assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -144,7 +160,12 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
             request_route.abort()
 
     page.route("**/*", route)
-    page.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"console {m.type}: {m.text}"))
+    def console(message: ConsoleMessage) -> None:
+        known = message.type == "warning" and any(text in message.text for text in KNOWN_WARNINGS)
+        if message.type in ("error", "warning") and not known:
+            problems.append(f"console {message.type}: {message.text}")
+
+    page.on("console", console)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
 
@@ -152,6 +173,7 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
     # startup.promise resolves once MathJax has typeset the page (evaluate awaits it).
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     math = page.evaluate(_MATH_STATE)
+    explorers = _check_explorers(page)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")),
@@ -162,6 +184,53 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
     assert problems == [], "\n".join(problems)
     assert math["typeset"] == math["formulas"], f"{math['formulas'] - math['typeset']} formulas not typeset"
     assert math["errors"] == [], f"TeX errors: {math['errors']}"
+    for readouts, frames in explorers:
+        assert readouts[0] != readouts[1], f"slider readout did not move: {readouts}"
+        assert frames[0] != frames[1] and frames[1], f"slider moved {readouts} but the frame stayed {frames}"
+
+
+# The frame an explorer shows: the source of its visible image (a Stack hides the others).
+_VISIBLE_FRAME = """(box) => {
+    const shown = Array.from(box.querySelectorAll('img')).filter(i => i.getBoundingClientRect().height > 0);
+    return shown.map(i => i.src).join(' ');
+}"""
+
+
+_FRAME_CHANGED = f"([box, frame]) => ({_VISIBLE_FRAME})(box) !== frame"
+
+
+def _check_explorers(page: Page) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """Move each explorer's slider two steps; return (readouts, frames) before and after.
+
+    A page whose HTML embeds widget state must render its widgets: if the manager
+    fails to load, there is no slider and the page fails here.
+    """
+    has_widgets = page.evaluate(
+        "() => !!document.querySelector('script[type=\"application/vnd.jupyter.widget-state+json\"]')")
+    if not has_widgets:
+        return []
+    page.wait_for_selector(".widget-slider .noUi-handle", timeout=20_000)
+    results = []
+    for slider in page.query_selector_all(".widget-slider"):
+        box = slider.evaluate_handle("(s) => s.closest('.widget-vbox') || s.parentElement")
+        readout = slider.query_selector(".widget-readout")
+        assert readout is not None
+        before = (readout.inner_text(), box.evaluate(_VISIBLE_FRAME))
+        handle = slider.query_selector(".noUi-handle")
+        assert handle is not None
+        handle.focus()
+        key = "ArrowLeft" if handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax") else "ArrowRight"
+        page.keyboard.press(key)
+        page.keyboard.press(key)
+        if before[1]:  # wait (briefly) for the frame to switch; the assertion below reports it if not
+            try:
+                page.wait_for_function(_FRAME_CHANGED, arg=[box, before[1]], timeout=5_000)
+            except PlaywrightTimeoutError:
+                pass
+        after = (readout.inner_text(), box.evaluate(_VISIBLE_FRAME))
+        results.append(((before[0], after[0]), (before[1], after[1])))
+    assert results, "the page embeds widget state but shows no explorer slider"
+    return results
 
 
 def test_every_page_of_the_toc_was_built(book: Path) -> None:

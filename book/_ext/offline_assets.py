@@ -20,6 +20,7 @@ VENDOR = "vendor"
 MATHJAX = f"{VENDOR}/mathjax/tex-chtml.js"
 REQUIREJS = f"{VENDOR}/requirejs/require.js"
 WIDGETS = f"{VENDOR}/html-manager/embed-amd.js"
+WIDGETS_SHIM = f"{VENDOR}/widgets_shim.js"  # see its comment: fonts path, MathJax 2 API
 
 # (source under node_modules, destination under _static/vendor, what to copy)
 _COPIES = [
@@ -52,6 +53,8 @@ def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
         return
     root = _node_modules(app)
     vendor = Path(app.outdir) / "_static" / VENDOR
+    vendor.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path(__file__).with_name("widgets_shim.js"), vendor / "widgets_shim.js")
     for src, dest, patterns in _COPIES:
         for pattern in patterns:
             for item in sorted((root / src).glob(pattern)):
@@ -65,11 +68,13 @@ def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
 
 def _point_at_copies(app: Sphinx, config: Config) -> None:
     config.mathjax_path = MATHJAX
-    # require.js must load before the AMD widget manager. The manager loads any
-    # third-party widget module from data-jupyter-widgets-cdn: point it at our own
-    # folder, never a CDN (the course uses only the built-in controls).
+    # In this order: require.js, our shim (it configures require.js and MathJax for
+    # the manager), the AMD widget manager. The manager loads any third-party widget
+    # module from data-jupyter-widgets-cdn: point it at our own folder, never a CDN
+    # (the course uses only the built-in controls).
     config.nb_ipywidgets_js = {
         REQUIREJS: {},
+        WIDGETS_SHIM: {},
         WIDGETS: {"data-jupyter-widgets-cdn": f"_static/{VENDOR}/", "data-jupyter-widgets-cdn-only": ""},
     }
 
