@@ -1,0 +1,103 @@
+"""Hyperparameters of the NumPy optimizers: checks, schedules, one value per run.
+
+A hyperparameter is a number, or an array with one value per run: ``lr`` of shape
+``(K,)`` against params of shape ``(K, ...)`` trains ``K`` copies of the model at once,
+run ``k`` with ``lr[k]``. :func:`for_leaf` turns it into something that broadcasts
+against one array of params. The learning rate may also be a schedule, any callable
+of the step count (see :mod:`lrcourse.schedules`); :func:`learning_rate` reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "Hyperparameter",
+    "LearningRate",
+    "check_between",
+    "check_nonnegative",
+    "for_leaf",
+    "learning_rate",
+    "nonzero",
+]
+
+Hyperparameter: TypeAlias = "float | ArrayLike"
+"""A number, or an array of shape ``(K,)`` (or ``(K, L, ...)``): one value per run."""
+
+LearningRate: TypeAlias = "float | ArrayLike | Callable[[int], float | ArrayLike]"
+"""A hyperparameter, or a schedule: called with the number of updates already applied."""
+
+
+def learning_rate(lr: LearningRate, count: int) -> Hyperparameter:
+    """Return the learning rate of the next update, after ``count`` updates.
+
+    A schedule is called with ``count``, so the first update uses ``schedule(0)``.
+
+    >>> learning_rate(0.1, 5), learning_rate(lambda step: 0.1 / (1 + step), 4)
+    (0.1, 0.02)
+    """
+    return lr(count) if callable(lr) else lr
+
+
+def for_leaf(theta: Any, *values: Hyperparameter) -> tuple[Any, ...]:
+    """Shape each hyperparameter to broadcast against the params array ``theta``.
+
+    A number comes back as a Python ``float``, which NumPy casts to ``theta``'s dtype
+    (float32 params stay float32). An array of shape ``(K,)`` becomes one of shape
+    ``(K, 1, ..., 1)`` with ``theta.ndim`` axes, in ``theta``'s dtype and array library
+    (a CuPy ``theta`` gets a CuPy array), so run ``k`` (``theta[k]``) uses ``value[k]``.
+
+    >>> theta = np.zeros((3, 2, 5), dtype=np.float32)
+    >>> lr, eps = for_leaf(theta, np.array([0.1, 0.01, 0.001]), 1e-8)
+    >>> lr.shape, lr.dtype, eps
+    ((3, 1, 1), dtype('float32'), 1e-08)
+    """
+    shape = tuple(getattr(theta, "shape", ()))
+    shaped = []
+    for value in values:
+        if (value.ndim if hasattr(value, "ndim") else np.ndim(value)) == 0:
+            shaped.append(float(value))
+            continue
+        value = np.asarray(value, dtype=getattr(theta, "dtype", None), like=theta)
+        if value.shape != shape[: value.ndim]:
+            raise ValueError(
+                f"a hyperparameter of shape {value.shape} does not match the leading "
+                f"(batch) axes of a params array of shape {shape}"
+            )
+        shaped.append(value.reshape(value.shape + (1,) * (len(shape) - value.ndim)))
+    return tuple(shaped)
+
+
+def nonzero(value: Hyperparameter) -> bool:
+    """Tell whether a hyperparameter is switched on (non-zero in at least one run)."""
+    return bool(np.any(value != 0))
+
+
+def check_nonnegative(name: str, value: Any) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value is >= 0 (NaN is not).
+
+    >>> check_nonnegative("lr", np.array([0.1, -0.1]))
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be >= 0, got array([ 0.1, -0.1])
+    """
+    if not bool(np.all(_array(value) >= 0)):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+def check_between(name: str, value: Any, low: float, high: float, *, high_open: bool) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value is in [low, high) or [low, high]."""
+    value_array = _array(value)
+    below_high = value_array < high if high_open else value_array <= high
+    if not bool(np.all((value_array >= low) & below_high)):
+        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+
+
+def _array(value: Any) -> Any:
+    # A NumPy or CuPy array is compared where it lives; a number or a list becomes a NumPy array.
+    return value if hasattr(value, "__array_function__") else np.asarray(value)

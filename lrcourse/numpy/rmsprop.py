@@ -1,0 +1,128 @@
+"""RMSprop: divide each coordinate's step by the root of a running mean of squared gradients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lrcourse.numpy._base import Optimizer
+from lrcourse.numpy._hyperparams import (
+    Hyperparameter,
+    LearningRate,
+    check_between,
+    check_nonnegative,
+    for_leaf,
+    nonzero,
+)
+from lrcourse.numpy._tree import Params
+
+__all__ = ["RMSprop", "RMSpropState"]
+
+
+class RMSpropState(NamedTuple):
+    """State of :class:`RMSprop`.
+
+    ``count`` is the number of updates applied (the next update is :math:`t` =
+    ``count + 1``); ``nu`` is :math:`v`, the running mean of squared gradients
+    (torch's ``square_avg``); ``mu`` is :math:`\\bar g`, the running mean of the
+    gradients (``grad_avg``), or ``None`` unless ``centered``; ``trace`` is the
+    momentum buffer :math:`b` (``momentum_buffer``), or ``None`` without momentum.
+    """
+
+    count: int
+    nu: Params
+    mu: Params | None
+    trace: Params | None
+
+
+@dataclass(frozen=True)
+class RMSprop(Optimizer):
+    r"""Divide each coordinate's step by the root of a running mean of its squared gradients.
+
+    At update :math:`t = 1, 2, \dots`, with :math:`g_t` the gradient at
+    :math:`\theta_{t-1}` (plus :math:`\lambda\theta_{t-1}` with weight decay) and
+    :math:`v_0 = \bar g_0 = b_0 = 0`:
+
+    .. math::
+
+        v_t &= \beta v_{t-1} + (1 - \beta)\, g_t^2 \\
+        \bar g_t &= \beta \bar g_{t-1} + (1 - \beta)\, g_t
+            \quad\text{(centered only)} \\
+        r_t &= \sqrt{v_t} + \epsilon
+            \quad\text{or, centered,}\quad \sqrt{v_t - \bar g_t^2} + \epsilon \\
+        \theta_t &= \theta_{t-1} - \alpha_t \, \frac{g_t}{r_t}
+            \quad\text{or, with momentum,}\quad
+            b_t = \mu b_{t-1} + \frac{g_t}{r_t}, \;\; \theta_t = \theta_{t-1} - \alpha_t b_t
+
+    ``lr`` is :math:`\alpha_t`, ``alpha`` is the decay rate :math:`\beta` (torch's name;
+    the book keeps :math:`\alpha` for the learning rate), ``eps`` is :math:`\epsilon`,
+    ``momentum`` is :math:`\mu`, ``weight_decay`` is :math:`\lambda`. Unlike AdaGrad's
+    sum, the mean forgets: :math:`v_t` tracks the recent gradient scale (over about
+    :math:`1/(1-\beta)` updates), so steps stay near :math:`\alpha_t` instead of
+    decaying. Centering divides by an estimate of the standard deviation instead of
+    the root mean square.
+
+    Same hyperparameters, defaults and arithmetic as ``torch.optim.RMSprop``:
+    :math:`\epsilon` outside the square root (the seed text has
+    :math:`\sqrt{v_t + \epsilon}`), no bias correction (early :math:`v_t` are small,
+    so the first steps are about :math:`1/\sqrt{1-\beta} = 10` times :math:`\alpha_t`
+    for the default :math:`\beta` = 0.99), and a schedule gives :math:`\alpha_t` =
+    ``lr(t - 1)``.
+
+    References:
+        Tieleman, T. and Hinton, G. (2012). Lecture 6.5 - rmsprop: divide the gradient
+        by a running average of its recent magnitude. COURSERA: Neural Networks for
+        Machine Learning.
+        Graves, A. (2013). Generating sequences with recurrent neural networks.
+        arXiv:1308.0850 (the centered form with momentum).
+
+    >>> import numpy as np
+    >>> from lrcourse.numpy import RMSprop
+    >>> opt = RMSprop(lr=0.01)
+    >>> theta = np.array([0.0])
+    >>> theta, state = opt.step(theta, np.array([4.0]), opt.init(theta))
+    >>> theta.round(6)  # the first step: 0.01 / sqrt(1 - 0.99)
+    array([-0.1])
+    """
+
+    lr: LearningRate = 1e-2
+    alpha: Hyperparameter = 0.99
+    eps: Hyperparameter = 1e-8
+    weight_decay: Hyperparameter = 0.0
+    momentum: Hyperparameter = 0.0
+    centered: bool = False
+
+    State = RMSpropState
+
+    def __post_init__(self) -> None:
+        if not callable(self.lr):
+            check_nonnegative("lr", self.lr)
+        check_between("alpha", self.alpha, 0.0, 1.0, high_open=False)
+        check_nonnegative("eps", self.eps)
+        check_nonnegative("weight_decay", self.weight_decay)
+        check_nonnegative("momentum", self.momentum)
+
+    def init_leaf(self, theta: Any) -> tuple[Any, Any, Any]:
+        g_avg = np.zeros_like(theta) if self.centered else None
+        b = np.zeros_like(theta) if nonzero(self.momentum) else None
+        return np.zeros_like(theta), g_avg, b
+
+    def update(self, theta: Any, g: Any, v: Any, g_avg: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, ...]:
+        """Return ``theta, v, g_avg, b`` after update ``t`` (from 1) of one params array."""
+        lr, beta, eps, wd, mu = for_leaf(theta, lr, self.alpha, self.eps, self.weight_decay, self.momentum)
+        if nonzero(self.weight_decay):
+            g = g + wd * theta  # an L2 penalty, g ← g + λ θ
+        v = beta * v + (1 - beta) * g * g
+        if self.centered:
+            g_avg = beta * g_avg + (1 - beta) * g
+            r = np.sqrt(v - g_avg * g_avg) + eps
+        else:
+            r = np.sqrt(v) + eps
+        if nonzero(self.momentum):
+            b = mu * b + g / r
+            theta = theta - lr * b
+        else:
+            theta = theta - lr * g / r
+        return theta, v, g_avg, b

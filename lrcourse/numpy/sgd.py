@@ -1,0 +1,114 @@
+"""Stochastic gradient descent, with heavy-ball or Nesterov momentum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lrcourse.numpy._base import Optimizer
+from lrcourse.numpy._hyperparams import (
+    Hyperparameter,
+    LearningRate,
+    check_between,
+    check_nonnegative,
+    for_leaf,
+    nonzero,
+)
+from lrcourse.numpy._tree import Params
+
+__all__ = ["SGD", "SGDState"]
+
+
+class SGDState(NamedTuple):
+    """State of :class:`SGD`.
+
+    ``count`` is the number of updates applied (the next update is :math:`t` =
+    ``count + 1``); ``trace`` is the momentum buffer :math:`b` (torch's
+    ``momentum_buffer``), or ``None`` without momentum.
+    """
+
+    count: int
+    trace: Params | None
+
+
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    r"""Step against the gradient, optionally along a running sum of past gradients.
+
+    At update :math:`t = 1, 2, \dots`, with :math:`g_t` the gradient at
+    :math:`\theta_{t-1}` (plus :math:`\lambda\theta_{t-1}` with weight decay):
+
+    .. math::
+
+        b_t &= \begin{cases} g_t & t = 1 \\
+                             \mu\, b_{t-1} + (1 - \tau)\, g_t & t > 1 \end{cases} \\
+        d_t &= \begin{cases} g_t + \mu\, b_t & \text{Nesterov} \\
+                             b_t & \text{otherwise} \end{cases} \\
+        \theta_t &= \theta_{t-1} - \alpha_t\, d_t
+
+    ``lr`` is :math:`\alpha_t`, ``momentum`` is :math:`\mu`, ``dampening`` is
+    :math:`\tau`, ``weight_decay`` is :math:`\lambda`, ``nesterov`` picks the first
+    case of :math:`d_t`. Without momentum (:math:`\mu = 0`) this is plain gradient
+    descent, :math:`\theta_t = \theta_{t-1} - \alpha_t g_t`.
+
+    Same hyperparameters, defaults and arithmetic as ``torch.optim.SGD``, whose
+    momentum differs from the papers' in two ways: the buffer starts at
+    :math:`b_1 = g_1` (not :math:`(1-\tau) g_1`), and :math:`\alpha_t` multiplies the
+    buffer instead of each gradient entering it (Sutskever et al. write
+    :math:`b_t = \mu b_{t-1} - \alpha g_t`, :math:`\theta_t = \theta_{t-1} + b_t`), which
+    only differs when :math:`\alpha_t` changes. A schedule gives :math:`\alpha_t` =
+    ``lr(t - 1)``.
+
+    References:
+        Polyak, B. T. (1964). Some methods of speeding up the convergence of iteration
+        methods. USSR Computational Mathematics and Mathematical Physics.
+        Sutskever, I., Martens, J., Dahl, G. and Hinton, G. (2013). On the importance of
+        initialization and momentum in deep learning. ICML.
+
+    >>> import numpy as np
+    >>> from lrcourse.numpy import SGD
+    >>> opt = SGD(lr=0.1, momentum=0.9)
+    >>> theta = np.array([1.0])
+    >>> state = opt.init(theta)
+    >>> for _ in range(3):  # a constant gradient: the steps grow, 0.1, 0.19, 0.271
+    ...     theta, state = opt.step(theta, np.array([1.0]), state)
+    >>> theta.round(6), state.count
+    (array([0.439]), 3)
+    """
+
+    lr: LearningRate = 1e-3
+    momentum: Hyperparameter = 0.0
+    dampening: Hyperparameter = 0.0
+    weight_decay: Hyperparameter = 0.0
+    nesterov: bool = False
+
+    State = SGDState
+
+    def __post_init__(self) -> None:
+        if not callable(self.lr):
+            check_nonnegative("lr", self.lr)
+        check_nonnegative("momentum", self.momentum)
+        check_between("dampening", self.dampening, 0.0, 1.0, high_open=False)
+        check_nonnegative("weight_decay", self.weight_decay)
+        if self.nesterov and not (np.all(np.greater(self.momentum, 0)) and not nonzero(self.dampening)):
+            raise ValueError(
+                f"nesterov=True needs momentum > 0 and dampening = 0, "
+                f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
+            )
+
+    def init_leaf(self, theta: Any) -> tuple[Any]:
+        return (np.zeros_like(theta) if nonzero(self.momentum) else None,)
+
+    def update(self, theta: Any, g: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, Any]:
+        """Return ``theta`` and the momentum buffer ``b`` after update ``t`` (from 1)."""
+        lr, mu, tau, wd = for_leaf(theta, lr, self.momentum, self.dampening, self.weight_decay)
+        if nonzero(self.weight_decay):
+            g = g + wd * theta  # an L2 penalty, g ← g + λ θ
+        d = g
+        if nonzero(self.momentum):
+            b = g if t == 1 else mu * b + (1 - tau) * g
+            d = g + mu * b if self.nesterov else b
+        theta = theta - lr * d
+        return theta, b
