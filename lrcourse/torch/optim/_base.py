@@ -1,0 +1,67 @@
+"""What every lrcourse torch optimizer shares: the step over param groups, loop or compiled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import torch
+
+from lrcourse.torch.optim._compiled import compiled
+
+__all__ = ["Optimizer", "new_step"]
+
+Impl = Literal["loop", "compiled"]
+
+
+class Optimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` whose update is one readable function over a group's tensors.
+
+    A subclass names that function in ``update`` (a plain function of lists of
+    tensors and the hyperparameters, like torch's ``_single_tensor_adam``) and
+    implements :meth:`_update_group`, which gathers the group's tensors and state and
+    calls ``self._update``. With ``impl="loop"`` that is ``update`` itself, run
+    eagerly one op at a time; with ``impl="compiled"`` it is the same function through
+    ``torch.compile`` (see :mod:`lrcourse.torch.optim._compiled`). The state has the
+    keys and layout of the matching ``torch.optim`` class, so ``state_dict`` loads in
+    either direction.
+    """
+
+    update: Callable[..., None]
+
+    def __init__(self, params: Any, defaults: dict[str, Any], impl: Impl = "loop") -> None:
+        if impl not in ("loop", "compiled"):
+            raise ValueError(f"impl must be 'loop' or 'compiled', got {impl!r}")
+        super().__init__(params, defaults)
+        self.impl = impl
+        update = type(self).update
+        self._update = update if impl == "loop" else compiled(update)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+        """Update every parameter that has a gradient; return ``closure()`` if given.
+
+        ``closure`` re-evaluates the model and returns the loss; it runs first, with
+        gradients enabled.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                self._update_group(group, params)
+        return loss
+
+    def _update_group(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
+        raise NotImplementedError
+
+
+def new_step() -> torch.Tensor:
+    """Return a step counter as ``torch.optim`` keeps it: a float scalar on the CPU.
+
+    On the CPU, reading it (``.item()``) never waits for a GPU.
+    """
+    dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+    return torch.tensor(0.0, dtype=dtype)

@@ -1,0 +1,111 @@
+"""AdaGrad as a ``torch.optim.Optimizer`` subclass, the update as one readable loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lrcourse.numpy._hyperparams import check_nonnegative
+from lrcourse.torch.optim._base import Impl, Optimizer, new_step
+
+__all__ = ["Adagrad", "adagrad"]
+
+
+def adagrad(
+    params: list[Tensor],
+    grads: list[Tensor],
+    state_sums: list[Tensor],
+    steps: list[float],
+    *,
+    lr: float,
+    lr_decay: float,
+    weight_decay: float,
+    eps: float,
+) -> None:
+    r"""Apply one AdaGrad update in place to each tensor of ``params``.
+
+    This is :class:`lrcourse.numpy.Adagrad`'s formula in place: ``state_sums[i]`` is
+    the sum of squares :math:`s` of ``params[i]``, ``steps[i]`` its update number
+    :math:`t` (from 1).
+    """
+    for i, theta in enumerate(params):
+        g, s, t = grads[i], state_sums[i], steps[i]
+        if weight_decay != 0:
+            g = g.add(theta, alpha=weight_decay)  # g ← g + λθ
+        s.addcmul_(g, g)  # s ← s + g²
+        step_size = lr / (1 + (t - 1) * lr_decay)  # α / (1 + (t − 1) η)
+        theta.sub_(step_size * g / (s.sqrt() + eps))  # θ ← θ − α_t g / (√s + ε)
+
+
+class Adagrad(Optimizer):
+    r"""AdaGrad on torch tensors, the update being :func:`adagrad`.
+
+    The formula, its symbols and its references are those of
+    :class:`lrcourse.numpy.Adagrad`; arguments, defaults and state (``step``, ``sum``)
+    are those of ``torch.optim.Adagrad``. ``impl="loop"`` runs :func:`adagrad`
+    eagerly, ``impl="compiled"`` through ``torch.compile``.
+
+    One difference: a param group's own ``initial_accumulator_value`` is honoured.
+    ``torch.optim.Adagrad`` fills every group's ``sum`` with the constructor's value
+    and ignores the group's; here, as for every other hyperparameter, the group's
+    value wins (and the state is created at the first step, not in the constructor).
+
+    >>> import torch
+    >>> from lrcourse.torch import Adagrad
+    >>> w = torch.zeros(2, requires_grad=True)
+    >>> opt = Adagrad([w], lr=1.0)
+    >>> for _ in range(4):  # steps 1, 1/sqrt(2), 1/sqrt(3), 1/2 whatever the gradient's size
+    ...     w.grad = torch.tensor([3.0, -0.01])
+    ...     opt.step()
+    >>> w.detach()
+    tensor([-2.7845,  2.7845])
+    """
+
+    update = staticmethod(adagrad)
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        impl: Impl = "loop",
+    ) -> None:
+        check_nonnegative("lr", lr)
+        check_nonnegative("lr_decay", lr_decay)
+        check_nonnegative("weight_decay", weight_decay)
+        check_nonnegative("initial_accumulator_value", initial_accumulator_value)
+        check_nonnegative("eps", eps)
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+        super().__init__(params, defaults, impl)
+
+    def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        states = [self.state[p] for p in params]
+        for p, state in zip(params, states):
+            if not state:
+                state["step"] = new_step()
+                state["sum"] = torch.full_like(
+                    p, group["initial_accumulator_value"], memory_format=torch.preserve_format
+                )
+            state["step"] += 1
+        self._update(
+            params,
+            [p.grad for p in params],
+            [state["sum"] for state in states],
+            [int(state["step"].item()) for state in states],
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+        )

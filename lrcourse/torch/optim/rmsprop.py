@@ -1,0 +1,118 @@
+"""RMSprop as a ``torch.optim.Optimizer`` subclass, the update as one readable loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lrcourse.numpy._hyperparams import check_between, check_nonnegative
+from lrcourse.torch.optim._base import Impl, Optimizer, new_step
+
+__all__ = ["RMSprop", "rmsprop"]
+
+
+def rmsprop(
+    params: list[Tensor],
+    grads: list[Tensor],
+    square_avgs: list[Tensor],
+    grad_avgs: list[Tensor],
+    momentum_buffers: list[Tensor],
+    *,
+    lr: float,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+) -> None:
+    r"""Apply one RMSprop update in place to each tensor of ``params``.
+
+    This is :class:`lrcourse.numpy.RMSprop`'s formula in place, ``alpha`` being the
+    decay rate :math:`\beta`: ``square_avgs[i]`` is :math:`v`, ``grad_avgs[i]`` is
+    :math:`\bar g` (only when ``centered``; pass ``[]`` otherwise),
+    ``momentum_buffers[i]`` is :math:`b` (only with momentum).
+    """
+    for i, theta in enumerate(params):
+        g, v = grads[i], square_avgs[i]
+        if weight_decay != 0:
+            g = g.add(theta, alpha=weight_decay)  # g ← g + λθ
+        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v ← β v + (1 − β) g²
+        if centered:
+            g_avg = grad_avgs[i].mul_(alpha).add_(g, alpha=1 - alpha)  # ḡ ← β ḡ + (1 − β) g
+            r = (v - g_avg * g_avg).sqrt_().add_(eps)  # r = √(v − ḡ²) + ε
+        else:
+            r = v.sqrt().add_(eps)  # r = √v + ε
+        if momentum != 0:
+            b = momentum_buffers[i].mul_(momentum).add_(g / r)  # b ← μ b + g / r
+            theta.sub_(lr * b)  # θ ← θ − α b
+        else:
+            theta.sub_(lr * g / r)  # θ ← θ − α g / r
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (plain, centered, with momentum) on torch tensors, the update being :func:`rmsprop`.
+
+    The formula, its symbols and its references are those of
+    :class:`lrcourse.numpy.RMSprop`; arguments, defaults and state (``step``,
+    ``square_avg``, ``grad_avg``, ``momentum_buffer``) are those of
+    ``torch.optim.RMSprop``. ``impl="loop"`` runs :func:`rmsprop` eagerly,
+    ``impl="compiled"`` through ``torch.compile``.
+
+    >>> import torch
+    >>> from lrcourse.torch import RMSprop
+    >>> w = torch.zeros(1, requires_grad=True)
+    >>> opt = RMSprop([w], lr=0.01)
+    >>> w.grad = torch.tensor([4.0])
+    >>> opt.step()
+    >>> w.detach()  # the first step: 0.01 / sqrt(1 - 0.99)
+    tensor([-0.1000])
+    """
+
+    update = staticmethod(rmsprop)
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        impl: Impl = "loop",
+    ) -> None:
+        check_nonnegative("lr", lr)
+        check_between("alpha", alpha, 0.0, 1.0, high_open=False)
+        check_nonnegative("eps", eps)
+        check_nonnegative("weight_decay", weight_decay)
+        check_nonnegative("momentum", momentum)
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        super().__init__(params, defaults, impl)
+
+    def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        states = [self.state[p] for p in params]
+        for p, state in zip(params, states):
+            if not state:
+                state["step"] = new_step()
+                state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if group["momentum"] != 0:
+                    state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if group["centered"]:
+                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["step"] += 1  # kept for torch's state layout; RMSprop's formula does not use t
+        self._update(
+            params,
+            [p.grad for p in params],
+            [state["square_avg"] for state in states],
+            [state["grad_avg"] for state in states] if group["centered"] else [],
+            [state["momentum_buffer"] for state in states] if group["momentum"] != 0 else [],
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            centered=group["centered"],
+        )
