@@ -1,0 +1,25 @@
+"""Real data, offline: scikit-learn's bundled datasets and a synthetic sequence task.
+
+Nothing is downloaded: the tabular datasets are the files that ship inside
+scikit-learn (``sklearn.datasets.load_*``), and the adding problem is drawn from a
+seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
+``train``, ``val`` and ``test``, each a pair ``(X, y)`` of NumPy arrays, with
+``tensors(split)`` and ``loader(split, batch_size)`` for torch.
+
+- :func:`load`: ``"digits"``, ``"breast_cancer"``, ``"wine"``, ``"diabetes"``, split
+  and standardised; ``classes=`` keeps some labels (pretrain on digits 0–4,
+  fine-tune on 5–9).
+- :func:`imbalanced`: the same with geometrically fewer examples per class.
+- :func:`adding`: the adding problem, on which a plain RNN's gradients explode.
+
+>>> from lrcourse.data import load
+>>> wine = load("wine", seed=1)
+>>> X, y = wine.train
+>>> X.shape, y[:5].tolist(), wine.n_classes
+((106, 13), [1, 1, 2, 1, 1], 3)
+"""
+
+from lrcourse.data.sequences import adding, adding_problem
+from lrcourse.data.tabular import NAMES, Dataset, Split, imbalanced, load
+
+__all__ = ["NAMES", "Dataset", "Split", "load", "imbalanced", "adding", "adding_problem"]
