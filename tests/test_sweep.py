@@ -1,0 +1,307 @@
+"""Batched sweeps give the numbers of K separate runs: NumPy problems, torch models, grids, divergence.
+
+The references are separate runs written out: a loop with one lrcourse.numpy optimizer
+per rate for the test problems, and a plain torch loop with ``torch.optim`` and
+``F.cross_entropy`` (float64) for the models, so the torch path is checked against
+torch's own optimizer, not against lrcourse's.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import lrcourse.numpy as lnp  # noqa: E402
+from lrcourse.data import load  # noqa: E402
+from lrcourse.models import MLP, SmallCNN, SoftmaxRegression  # noqa: E402
+from lrcourse.plots import plot_sweep  # noqa: E402
+from lrcourse.problems import Beale, NoisyQuadratic, Problem, Quadratic, Rosenbrock, Saddle  # noqa: E402
+from lrcourse.schedules import StepDecay, Warmup  # noqa: E402
+from lrcourse.sweep import ScaledSchedule, grid, sweep, vmap_loss  # noqa: E402
+from lrcourse.training import fit  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run each test on one torch thread, then restore the setting.
+
+    These tensors are small: a second thread gains nothing, and on a shared machine
+    every parallel region waits for a core that another process holds (measured here:
+    100 times slower under load).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+OPTIMIZERS = [
+    (lnp.SGD, {}),
+    (lnp.SGD, {"momentum": 0.9, "nesterov": True}),
+    (lnp.Adagrad, {"lr_decay": 0.01}),
+    (lnp.RMSprop, {"centered": True, "momentum": 0.5}),
+    (lnp.Adam, {"amsgrad": True}),
+    (lnp.AdamW, {"weight_decay": 0.1}),
+]
+OPT_IDS = [f"{cls.__name__}{options}" for cls, options in OPTIMIZERS]
+PROBLEMS = [Rosenbrock(), Beale(), Saddle(), Quadratic(kappa=20.0, dim=3, angle=0.5), NoisyQuadratic(noise=0.5)]
+
+
+def separate_run(problem: Problem, optimizer, steps: int, seed: int, x0=None) -> tuple[np.ndarray, np.ndarray]:
+    """One run at a time, the plain way: return its losses (steps + 1) and its final point."""
+    theta = np.array(problem.x0 if x0 is None else x0, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    state = optimizer.init(theta)
+    losses = [problem.value(theta)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            theta, state = optimizer.step(theta, problem.sample_grad(theta, rng), state)
+            losses.append(problem.value(theta))
+    return np.array(losses), theta
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=[type(p).__name__ for p in PROBLEMS])
+@pytest.mark.parametrize("cls, options", OPTIMIZERS, ids=OPT_IDS)
+def test_problem_sweep_equals_separate_runs(problem: Problem, cls, options: dict) -> None:
+    lrs = np.geomspace(1e-4, 0.3, 6)  # from crawling to diverging (SGD on Rosenbrock)
+    result = sweep(problem, cls, lr=lrs, steps=60, seed=5, **options)
+    assert result.losses.shape == (6, 61) and result.params.shape == (6, problem.dim)
+    for k, lr in enumerate(lrs):
+        losses, final = separate_run(problem, cls(lr=lr, **options), 60, seed=5)
+        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12, atol=0, equal_nan=True)
+        np.testing.assert_allclose(result.params[k], final, rtol=1e-12, atol=0, equal_nan=True)
+    np.testing.assert_array_equal(result.losses[:, 0], problem.value(np.array(problem.x0)))  # before any update
+    np.testing.assert_array_equal(result.lr, lrs)
+
+
+def test_a_diverging_run_leaves_the_others_alone() -> None:
+    result = sweep(Rosenbrock(), lnp.SGD, lr=[1e-4, 0.5, 1e-3], steps=100)
+    assert result.diverged.tolist() == [False, True, False]
+    assert np.isnan(result.losses[1, -1])
+    for k in (0, 2):
+        losses, _ = separate_run(Rosenbrock(), lnp.SGD(lr=result.lr[k]), 100, seed=0)
+        np.testing.assert_array_equal(result.losses[k], losses)
+    assert result.best() == 2
+    with pytest.raises(ValueError, match="every run diverged"):
+        sweep(Rosenbrock(), lnp.SGD, lr=[0.5, 1.0], steps=100).best()
+
+
+def test_grid_sweeps_every_combination() -> None:
+    g = grid(lr=[0.01, 0.001], momentum=[0.0, 0.5, 0.9])
+    result = sweep(Beale(), lnp.SGD, steps=40, **g)
+    assert result.K == 6 and set(result.hyperparams) == {"lr", "momentum"}
+    for k in range(6):
+        lr, momentum = g["lr"][k], g["momentum"][k]
+        losses, _ = separate_run(Beale(), lnp.SGD(lr=lr, momentum=momentum), 40, seed=0)
+        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+
+
+def test_a_tuple_hyperparameter_is_looked_into() -> None:
+    beta1 = np.array([0.0, 0.5, 0.9])
+    result = sweep(Saddle(), lnp.Adam, lr=0.05, betas=(beta1, 0.999), steps=30)
+    np.testing.assert_array_equal(result.hyperparams["betas[0]"], beta1)
+    np.testing.assert_array_equal(result.lr, [0.05] * 3)  # a shared rate is still listed per run
+    assert result.fixed == {"lr": 0.05}
+    for k in range(3):
+        losses, _ = separate_run(Saddle(), lnp.Adam(lr=0.05, betas=(beta1[k], 0.999)), 30, seed=0)
+        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+
+
+def test_schedule_scales_every_base_rate() -> None:
+    schedule = Warmup(StepDecay(1.0, step_size=10, gamma=0.5), warmup_steps=5)
+    lrs = np.array([0.1, 0.5, 1.0])
+    result = sweep(Quadratic(kappa=5.0), lnp.SGD, lr=lrs, schedule=schedule, steps=30)
+    for k, lr in enumerate(lrs):
+        losses, _ = separate_run(Quadratic(kappa=5.0), lnp.SGD(lr=lambda t, lr=lr: lr * schedule(t)), 30, seed=0)
+        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+    np.testing.assert_array_equal(result.lr, lrs)
+    np.testing.assert_allclose(ScaledSchedule(lrs, schedule)(12), lrs * schedule(12))
+
+
+def test_one_start_per_run_and_the_path() -> None:
+    starts = np.array([[-1.0, 1.0], [0.5, 0.5], [2.0, -0.5]])
+    result = sweep(Rosenbrock(), lnp.Adam, lr=[1e-2] * 3, x0=starts, steps=25, path=True)
+    assert result.path.shape == (3, 26, 2)
+    np.testing.assert_array_equal(result.path[:, 0], starts)
+    np.testing.assert_array_equal(result.path[:, -1], result.params)
+    np.testing.assert_array_equal(result.losses, Rosenbrock().value(result.path))
+    for k in range(3):
+        losses, _ = separate_run(Rosenbrock(), lnp.Adam(lr=1e-2), 25, seed=0, x0=starts[k])
+        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+    assert sweep(Rosenbrock(), lnp.Adam, lr=1e-2, steps=5).K == 1  # a single number: one run
+
+
+def torch_runs(model, make_optimizer, lrs, X, y, steps):
+    """K separate plain torch runs (torch.optim, F.cross_entropy): losses (K, steps + 1) and final weights."""
+    all_losses, finals = [], []
+    for lr in lrs:
+        m = copy.deepcopy(model)
+        optimizer = make_optimizer(m.parameters(), lr)
+        losses = []
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(m(X), y)
+            losses.append(loss.item())
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            losses.append(F.cross_entropy(m(X), y).item())
+        all_losses.append(losses)
+        finals.append({name: p.detach().numpy().copy() for name, p in m.named_parameters()})
+    return np.array(all_losses), finals
+
+
+@pytest.fixture(scope="module")
+def wine64():
+    return load("wine", dtype=np.float64)
+
+
+@pytest.mark.parametrize(
+    "cls, options, torch_optimizer",
+    [
+        (lnp.Adam, {}, lambda params, lr: torch.optim.Adam(params, lr=lr)),
+        (lnp.SGD, {"momentum": 0.9}, lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9)),
+        (lnp.RMSprop, {}, lambda params, lr: torch.optim.RMSprop(params, lr=lr)),
+    ],
+    ids=["Adam", "SGD-momentum", "RMSprop"],
+)
+def test_model_sweep_equals_separate_torch_optim_runs(wine64, cls, options: dict, torch_optimizer) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    model = SoftmaxRegression(13, 3).double()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    lrs = np.array([1e-3, 1e-2, 1e-1, 1.0])
+    result = sweep(model, cls, lr=lrs, steps=25, data=(X, y), device="cpu", **options)
+    expected, finals = torch_runs(model, torch_optimizer, lrs, X, y, 25)
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-10, atol=1e-13)
+    for k in range(len(lrs)):
+        for name in finals[k]:
+            np.testing.assert_allclose(result.params[name][k], finals[k][name], rtol=1e-9, atol=1e-12)
+    assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())  # the model is untouched
+    assert result.backend == "numpy" and result.params["linear.weight"].shape == (4, 3, 13)
+
+
+def test_model_sweep_over_a_loader_sees_the_batches_fit_sees(wine64) -> None:
+    loader = wine64.loader("train", batch_size=20, device="cpu")  # 6 batches per epoch: crosses epochs
+    model = MLP(13, 3, hidden=(8,)).double()
+    lrs = [0.01, 0.1, 0.5]
+    result = sweep(model, lnp.SGD, lr=lrs, momentum=0.5, steps=15, data=loader, seed=3, device="cpu")
+    for k, lr in enumerate(lrs):
+        m = copy.deepcopy(model)
+        history = fit(m, torch.optim.SGD(m.parameters(), lr=lr, momentum=0.5), loader, steps=15, seed=3,
+                      progress=False, device="cpu")
+        np.testing.assert_allclose(result.losses[k, :15], history.loss, rtol=1e-10)
+
+
+def test_cnn_sweep_under_vmap_equals_separate_runs() -> None:
+    digits = load("digits", dtype=np.float64)
+    X, y = (t[:200] for t in digits.tensors("train", "cpu"))
+    model = SmallCNN().double()
+    lrs = [1e-3, 1e-2]
+    result = sweep(model, lnp.Adam, lr=lrs, steps=4, data=(X, y), device="cpu")
+    expected, _ = torch_runs(model, lambda params, lr: torch.optim.Adam(params, lr=lr), lrs, X, y, 4)
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-10)
+
+
+def test_float32_model_sweep_stays_close_to_torch(wine64) -> None:
+    wine = load("wine")
+    X, y = wine.tensors("train", "cpu")
+    model = SoftmaxRegression(13, 3)
+    result = sweep(model, lnp.Adam, lr=[1e-2, 1e-1], steps=20, data=(X, y), device="cpu")
+    expected, _ = torch_runs(model, lambda params, lr: torch.optim.Adam(params, lr=lr), [1e-2, 1e-1], X, y, 20)
+    assert result.params["linear.weight"].dtype == np.float32
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-5)
+
+
+def test_vmap_loss_is_torch_cross_entropy_and_mse() -> None:
+    logits, labels = torch.randn(50, 7, dtype=torch.float64) * 30, torch.randint(0, 7, (50,))
+    torch.testing.assert_close(vmap_loss(logits, labels), F.cross_entropy(logits, labels), rtol=1e-14, atol=0)
+    output, target = torch.randn(9, 1, dtype=torch.float64), torch.randn(9, dtype=torch.float64)
+    torch.testing.assert_close(vmap_loss(output, target), F.mse_loss(output[:, 0], target))
+    scores, classes = torch.randn(4, 3, 5, dtype=torch.float64), torch.randint(0, 3, (4, 5))  # (N, C, d): torch's rule
+    torch.testing.assert_close(vmap_loss(scores, classes), F.cross_entropy(scores, classes))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=0), "steps must be an integer >= 1"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1, 0.2], momentum=[0.1, 0.2, 0.3], steps=2),
+         "swept hyperparameters must all have the same length K"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=np.ones((2, 2)), steps=2), "lr must be a number or a non-empty 1-D"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[], steps=2), "lr must be a number or a non-empty 1-D"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1, -0.1], steps=2), "lr must be >= 0"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=2, schedule=lambda t: 1.0), "schedule must be an lrcourse"),
+        (lambda: sweep(Beale(), lnp.SGD, steps=2, schedule=StepDecay(1.0, 5, 0.5)), "lr \\(the base rates, >= 0\\)"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=2, x0=[1.0, 2.0, 3.0]), "x0 must have shape \\(2,\\) or \\(1, 2\\)"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=2, data=(1, 2)), "data and loss_fn apply to torch models"),
+        (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2), "data must be given for a torch model"),
+        (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2, path=True, data=(1, 2)),
+         "x0 and path apply to Problems only"),
+        (lambda: sweep(torch.nn.BatchNorm1d(3), lnp.SGD, lr=[0.1], steps=2, data=(torch.zeros(2, 3), torch.zeros(2))),
+         "sweep does not support models with buffers"),
+        (lambda: sweep("rosenbrock", lnp.SGD, lr=[0.1], steps=2), "target must be an lrcourse.problems Problem"),
+        (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(1.5, 0.9), steps=2), "betas\\[0\\] must be in \\[0, 1\\)"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_parameter(call, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_the_chapter_one_liner() -> None:
+    # The issue's "done when": 64 rates on Rosenbrock in one line, the plot in one more.
+    import lrcourse.numpy
+    from lrcourse import problems
+
+    result = sweep(problems.Rosenbrock(), lrcourse.numpy.Adam, lr=np.geomspace(1e-4, 1, 64), steps=200)
+    ax = result.plot()
+    assert result.losses.shape == (64, 201) and result.params.shape == (64, 2)
+    assert ax.get_xlabel() == r"learning rate $\alpha$" and result.final_loss.min() < 0.01 < result.final_loss.max()
+    plt.close("all")
+
+
+def test_plot_final_loss_against_the_rate() -> None:
+    lrs = np.geomspace(1e-5, 1e-1, 9)
+    result = sweep(Rosenbrock(), lnp.SGD, lr=lrs, steps=100)
+    assert result.diverged.any() and not result.diverged.all()
+    ax = result.plot()
+    curve, best = ax.lines[0], ax.lines[1]
+    np.testing.assert_array_equal(curve.get_xdata(), lrs[~result.diverged])
+    np.testing.assert_array_equal(curve.get_ydata(), result.final_loss[~result.diverged])
+    assert best.get_xdata()[0] == lrs[result.best()]
+    crosses = ax.lines[-1]
+    assert len(crosses.get_xdata()) == result.diverged.sum()
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    plt.close("all")
+
+
+def test_plot_curves_one_line_per_run() -> None:
+    result = sweep(Saddle(), lnp.SGD, lr=[0.01, 0.1, 0.5], steps=50)  # losses go negative: a linear axis
+    ax = plot_sweep(result, kind="curves")
+    assert len(ax.lines) == 3 and ax.get_yscale() == "linear"
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), result.losses[0])  # sorted by rate
+    with pytest.raises(ValueError, match="kind must be 'final' or 'curves'"):
+        plot_sweep(result, kind="surface")
+    with pytest.raises(ValueError, match="x must be one of the swept hyperparameters \\['lr'\\]"):
+        plot_sweep(result, x="momentum")
+    plt.close("all")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_model_sweep_on_cuda_matches_the_cpu(wine64) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    model = SoftmaxRegression(13, 3).double()
+    on_cpu = sweep(model, lnp.Adam, lr=[1e-2, 1e-1], steps=10, data=(X, y), device="cpu")
+    on_gpu = sweep(model, lnp.Adam, lr=[1e-2, 1e-1], steps=10, data=(X, y), device="cuda")
+    assert on_gpu.backend in ("cupy", "numpy (host copies)")
+    np.testing.assert_allclose(on_gpu.losses, on_cpu.losses, rtol=1e-10)
