@@ -26,6 +26,9 @@ __all__ = [
     "plot_losses",
     "plot_contours",
     "plot_range_test",
+    "plot_sweep",
+    "DIAGNOSES",
+    "plot_diagnosis",
 ]
 
 # Okabe & Ito's colour-blind-safe palette (black left out: it is kept for reference lines).
@@ -232,4 +235,122 @@ def plot_range_test(lrs: ArrayLike, losses: ArrayLike, smoothed: ArrayLike | Non
         ax.set_title(title)
     _legend_below(ax, 1 + (smoothed is not None) + len(suggestions or {}) + len(references or {})
                   + (diverged_at is not None))
+    return ax
+
+
+def plot_sweep(result, ax: Axes | None = None, *, kind: str = "final", x: str = "lr",
+               log: bool | None = None, title: str | None = None) -> Axes:
+    """Plot a :class:`lrcourse.sweep.SweepResult`: final loss against the swept value, or every curve.
+
+    ``kind="final"`` plots each run's final loss against its value of the swept
+    hyperparameter ``x`` (default ``"lr"``; a logarithmic axis when the values span
+    more than a factor of 10), marks the best run with a star and every diverged run
+    with a cross at the top of the axes, and draws the starting loss as a dashed
+    line: the U-shaped curve of a learning-rate sweep. ``kind="curves"`` plots every
+    run's loss against the step, coloured by ``x`` with a colour bar. ``log`` puts
+    the loss on a logarithmic axis; by default it does when every finite loss is
+    positive.
+    """
+    if kind not in ("final", "curves"):
+        raise ValueError(f"kind must be 'final' or 'curves', got {kind!r}")
+    if x not in result.hyperparams:
+        raise ValueError(f"x must be one of the swept hyperparameters {sorted(result.hyperparams)}, got {x!r}")
+    values = np.asarray(result.hyperparams[x], dtype=np.float64)
+    losses = np.where(np.isfinite(result.losses), result.losses, np.nan)
+    if log is None:
+        finite = losses[np.isfinite(losses)]
+        log = bool(finite.size) and bool(np.all(finite > 0))
+    log_x = bool(np.all(values > 0)) and values.max() > 10 * values.min()
+    ax = _new_axes(ax)
+    label = {"lr": r"learning rate $\alpha$"}.get(x, x)
+    if kind == "final":
+        order = np.argsort(values)
+        ok = ~result.diverged[order]
+        ax.plot(values[order][ok], losses[order, -1][ok], "o-", color=_colour(0), ms=3, lw=1.5,
+                label=f"after {result.steps} steps")
+        entries = 1
+        if not result.diverged.all():
+            best = result.best()
+            ax.plot(values[best], losses[best, -1], "*", color=_colour(1), ms=12, label=f"best: {x} = {values[best]:.3g}")
+            entries += 1
+        if np.all(result.losses[:, 0] == result.losses[0, 0]):
+            ax.axhline(result.losses[0, 0], color="black", ls="--", lw=1, label="start")
+            entries += 1
+        if log:
+            ax.set_yscale("log")
+        if result.diverged.any():
+            top = ax.get_ylim()[1]
+            ax.plot(values[result.diverged], np.full(int(result.diverged.sum()), top), "x", color=_colour(3),
+                    clip_on=False, label="diverged")
+            entries += 1
+        ax.set_xlabel(label)
+        ax.set_ylabel("final loss")
+        if log_x:
+            ax.set_xscale("log")
+        _legend_below(ax, entries)
+    else:
+        from matplotlib.colors import LogNorm, Normalize
+
+        norm = LogNorm(values.min(), values.max()) if log_x else Normalize(values.min(), values.max())
+        cmap = plt.get_cmap("viridis")
+        steps = np.arange(result.steps + 1)
+        for k in np.argsort(values):
+            ax.plot(steps, losses[k], color=cmap(norm(values[k])), lw=1)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("step $t$ (updates applied)")
+        ax.set_ylabel("loss")
+        ax.set_xlim(0, result.steps)
+        ax.figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=label)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# The seed's diagnosis figure: its four colours, taken from the colour-blind-safe palette.
+DIAGNOSES = {
+    "good": ("#009E73", "good: the loss slides down and levels off low", "keep it"),
+    "too_high_start": ("#D55E00", "rises at the start: the rate is too high from the start",
+                       "lower the rate and restart training"),
+    "too_high_later": ("#CC79A7", "drops fast, then stalls high: the rate is too high later on",
+                       "lower (decay) the rate and retrain the last epochs"),
+    "too_low": ("#E69F00", "falls slowly all the way: the rate is too low", "raise the rate and restart training"),
+}
+
+
+def plot_diagnosis(curves: Mapping[str, ArrayLike], ax: Axes | None = None, *, xlabel: str = "epoch",
+                   remedies: bool = True, log: bool = False, title: str | None = None) -> Axes:
+    """Draw the seed's loss-curve diagnosis from real runs: one curve for each of four symptoms.
+
+    ``curves`` maps each key of :data:`DIAGNOSES` (``"good"``, ``"too_high_start"``,
+    ``"too_high_later"``, ``"too_low"``; any subset, in any order) to a loss curve from
+    a run that shows that symptom. Each is drawn in the seed's colour for it (green,
+    red, purple, yellow, as the colour-blind-safe bluish green, vermillion, reddish
+    purple and orange), labelled with its diagnosis and, with ``remedies=True``, the
+    remedy. A curve that became NaN or infinite is drawn up to its last finite value.
+    """
+    unknown = sorted(set(curves) - set(DIAGNOSES))
+    if unknown or not curves:
+        raise ValueError(f"curves must map some of {list(DIAGNOSES)} to loss curves, got keys {sorted(curves)}")
+    ax = _new_axes(ax)
+    for key in DIAGNOSES:
+        if key not in curves:
+            continue
+        colour, diagnosis, remedy = DIAGNOSES[key]
+        curve = np.asarray(curves[key], dtype=np.float64)
+        if curve.ndim != 1:
+            raise ValueError(f"curves[{key!r}] must be a 1-D loss curve, got shape {curve.shape}")
+        finite = np.isfinite(curve)
+        shown = curve[: len(curve) if finite.all() else int(np.argmin(finite))]
+        label = f"{diagnosis}; remedy: {remedy}" if remedies else diagnosis
+        ax.plot(np.arange(len(shown)), shown, color=colour, lw=2.2, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small", frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
     return ax
