@@ -199,8 +199,8 @@ def plot_range_test(lrs: ArrayLike, losses: ArrayLike, smoothed: ArrayLike | Non
     at the rates ``lrs``. ``suggestions`` maps a rule's name to the rate it suggests
     (dotted vertical lines); ``diverged_at`` is where the run was stopped (dashed red);
     ``references`` maps names to known rates such as ``{"2/L": 2 / L}`` (solid grey).
-    The vertical range follows the smoothed curve, so the blow-up at the end does not
-    flatten the part that matters.
+    The vertical range covers the raw and smoothed losses up to the smoothed minimum, so
+    the blow-up at the end does not flatten the part that matters.
     """
     rates = np.asarray(lrs, dtype=np.float64)
     raw = np.asarray(losses, dtype=np.float64)
@@ -217,17 +217,24 @@ def plot_range_test(lrs: ArrayLike, losses: ArrayLike, smoothed: ArrayLike | Non
             raise ValueError(f"smoothed must have the shape of lrs {rates.shape}, got {curve.shape}")
         ax.plot(rates, curve, color=_colour(0), lw=2, label="smoothed loss")
     styles = [":", (0, (1, 1)), "-.", (0, (3, 1, 1, 1))]
+    # Vermillion (PALETTE[3]) is kept for the divergence line, the curve's blue for the curve.
+    colours = [PALETTE[1], PALETTE[2], PALETTE[4], PALETTE[5]]
     for i, (name, rate) in enumerate((suggestions or {}).items()):
-        ax.axvline(rate, color=_colour(i + 1), ls=styles[i % len(styles)], lw=1.8, label=f"{name}: {rate:.2g}")
+        ax.axvline(rate, color=colours[i % len(colours)], ls=styles[i % len(styles)], lw=1.8,
+                   label=f"{name}: {rate:.2g}")
     for name, rate in (references or {}).items():
         ax.axvline(rate, color="0.35", ls="-", lw=1.2, label=f"{name} = {rate:.2g}")
     if diverged_at is not None:
         ax.axvline(diverged_at, color="#D55E00", ls="--", lw=1.5, label=f"diverged at {diverged_at:.2g}")
-    finite = curve[np.isfinite(curve)]
-    if finite.size:
-        low, start = float(finite.min()), float(finite[0])
-        span = max(start - low, 1e-12 * max(abs(start), 1.0))
-        ax.set_ylim(low - 0.1 * span, start + 0.5 * span)
+    # The vertical range: raw and smoothed losses up to the smoothed curve's minimum, the
+    # part where the rate is usable; the blow-up after it may leave the top of the axes.
+    if np.any(np.isfinite(curve)):
+        best = int(np.nanargmin(np.where(np.isfinite(curve), curve, np.nan)))
+        head = np.concatenate([raw[: best + 1], curve[: best + 1]])
+        head = head[np.isfinite(head)]
+        low, high = float(head.min()), float(head.max())
+        span = max(high - low, 1e-12 * max(abs(high), 1.0))
+        ax.set_ylim(low - 0.05 * span, high + 0.15 * span)
     ax.set_xscale("log")
     ax.set_xlabel(r"learning rate $\alpha$")
     ax.set_ylabel("loss")
