@@ -1,0 +1,270 @@
+r"""The learning-rate range test on a torch model, which leaves the model and optimizer as it found them.
+
+:func:`lr_range_test` trains ``model`` for up to ``num_steps`` steps while the rate
+climbs along a :class:`lrcourse.range_test.Ramp`, records the loss of every batch, and
+stops when the smoothed loss runs away. The smoothing, the stopping rule and the four
+suggestions are those of :mod:`lrcourse.range_test`, shared with the NumPy problems.
+
+What the tools people use get wrong, and what this one does instead:
+
+- the weights come back changed (pytorch-lr-finder #11, Lightning #6675), or the
+  optimizer's state does (fastai #2892, so a second test or the training that follows
+  differs): here every parameter, buffer, gradient, train/eval flag and the optimizer's
+  whole ``state_dict`` (moments, step counts, every group's ``lr`` and
+  ``initial_lr``) are copied before the first step and put back in a ``finally:``,
+  bit for bit, also when the test is interrupted by an exception or Ctrl-C;
+- the batches depend on torch's global random state: here the test runs with that
+  state seeded by ``seed`` (the CPU generator, and the GPU's when the model is on
+  one) and restores it afterwards, so two tests give the same numbers and the rest
+  of the program draws what it would have drawn;
+- the smoothing, the stop and the suggestions: see :mod:`lrcourse.range_test`.
+
+:func:`top_hessian_eigenvalue` measures :math:`L`, the largest curvature, against
+which the test's answers are checked: gradient descent on a quadratic diverges for
+:math:`\alpha > 2/L`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lrcourse.range_test import (
+    RAMPS,
+    Ramp,
+    RangeTestResult,
+    SmoothedLoss,
+    _check_options,
+    is_diverged,
+    smooth_update,
+)
+from lrcourse.schedules._base import check
+
+__all__ = ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
+                  data: Batch | Iterable[Batch], start_lr: float = 1e-7, end_lr: float = 10.0,
+                  num_steps: int = 100, ramp: str = "exp", smooth: float = 0.98, diverge_factor: float = 4.0, *,
+                  loss_floor: float = 0.0, seed: int = 0, progress: bool | None = None) -> RangeTestResult:
+    r"""Train with a rising learning rate, record the losses, and put everything back.
+
+    Step :math:`t = 0, 1, \dots` takes the next batch :math:`(x, y)` of ``data``,
+    computes :math:`\ell_t` = ``loss_fn(model(x), y)``, smooths it
+    (:func:`~lrcourse.range_test.smooth_update`, :math:`\beta` = ``smooth``), stops if
+    the smoothed loss has diverged (:func:`~lrcourse.range_test.is_diverged`: above
+    ``diverge_factor`` times its minimum, measured from ``loss_floor``), and otherwise
+    backpropagates and calls ``optimizer.step()`` with every param group's rate set to
+
+    .. math::
+
+        \alpha_t \times \texttt{lr\_scale}, \qquad
+        \alpha_t = \alpha_{\mathrm{start}} \left(\frac{\alpha_{\mathrm{end}}}{\alpha_{\mathrm{start}}}\right)^{t/(N-1)}
+
+    (:class:`~lrcourse.range_test.Ramp`; ``ramp="linear"`` for a linear climb;
+    ``lr_scale`` is the group's key of that name, 1 if absent, so per-layer groups keep
+    their ratios as under :class:`lrcourse.torch.ScheduleLR`). ``optimizer`` is any
+    ``torch.optim.Optimizer`` on the model's parameters; its other hyperparameters
+    (momentum, betas, weight decay) apply as they are.
+
+    ``data`` is any iterable of ``(x, y)`` batches (a DataLoader, a list), started again
+    when it runs out, or a pair ``(X, y)`` of tensors for full-batch training; batches
+    are moved to the device of the model's parameters. The model is in training mode
+    during the test. Everything the test changes is restored afterwards, bit for bit,
+    also if it raises; torch's global random generator (the CPU's, and the GPU's when
+    the model is on one) is seeded with ``seed`` for the test (shuffling, dropout) and
+    restored, so the same call gives the same result. ``smooth`` trades noise against
+    lag: see :func:`~lrcourse.range_test.smooth_update`.
+    ``progress`` shows a progress bar (by default in a terminal or a notebook; see
+    :func:`lrcourse.training.fit`).
+
+    Returns a :class:`~lrcourse.range_test.RangeTestResult`: the rates, raw and
+    smoothed losses up to the stop, ``diverged_at`` and the four ``suggestions``.
+
+    >>> X = torch.randn(256, 8, generator=torch.Generator().manual_seed(0))
+    >>> y = X.sum(dim=1)
+    >>> model = nn.Linear(8, 1)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.zero_(), model.bias.zero_()
+    >>> before = [p.clone() for p in model.parameters()]
+    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    >>> mse = lambda output, target: torch.nn.functional.mse_loss(output.squeeze(-1), target)
+    >>> result = lr_range_test(model, optimizer, mse, (X, y), progress=False)
+    >>> len(result.lrs), round(result.diverged_at, 2)
+    (94, 3.27)
+    >>> {rule: round(lr, 4) for rule, lr in result.suggestions.items()}
+    {'minimum': 0.1072, 'steep': 0.0085, 'valley': 0.0376, 'slide': 0.0955}
+    >>> all(torch.equal(p, q) for p, q in zip(model.parameters(), before)), optimizer.param_groups[0]["lr"]
+    (True, 0.1)
+
+    References:
+        Smith, L. N. (2017). Cyclical learning rates for training neural networks. WACV.
+    """
+    check(ramp in RAMPS, "ramp", "'exp' or 'linear'", ramp)
+    _check_options(smooth, diverge_factor, loss_floor)
+    schedule = Ramp(start_lr, end_lr, num_steps, ramp)  # checks start_lr < end_lr and num_steps >= 2
+    first = next(model.parameters(), None)
+    if first is None:
+        raise ValueError(f"model must have parameters to train, got a {type(model).__name__} with none")
+    lrs = schedule(np.arange(num_steps))
+    losses: list[float] = []
+    saved = _snapshot(model, optimizer)
+    try:
+        with _seeded(seed, first.device), _progress_bar(num_steps, progress) as bar:
+            model.train()
+            batches, state, best = _cycle(data), SmoothedLoss(), math.inf
+            for lr in lrs:
+                x, y = next(batches)
+                _set_lr(optimizer, float(lr))
+                optimizer.zero_grad()
+                loss = loss_fn(model(x.to(first.device)), y.to(first.device))
+                losses.append(loss.item())
+                state, smoothed = smooth_update(state, losses[-1], smooth)
+                best = min(best, smoothed)
+                if is_diverged(smoothed, best, diverge_factor, loss_floor):
+                    break
+                loss.backward()
+                optimizer.step()
+                bar.update(1)
+                bar.set_postfix(lr=f"{lr:.3g}", loss=f"{smoothed:.4g}", refresh=False)
+    finally:
+        _restore(model, optimizer, saved)
+    return RangeTestResult.from_losses(lrs[: len(losses)], losses, smooth=smooth, diverge_factor=diverge_factor,
+                                       loss_floor=loss_floor)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's CPU generator, and the CUDA generator of ``device`` if it is a GPU; restore both after."""
+    cuda = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        for gpu in cuda:
+            with torch.cuda.device(gpu):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        rate = lr * group.get("lr_scale", 1.0)
+        if isinstance(group["lr"], torch.Tensor):  # capturable or compiled optimizers keep it as a tensor
+            group["lr"].fill_(rate)
+        else:
+            group["lr"] = rate
+
+
+def _cycle(data: Batch | Iterable[Batch]) -> Iterator[Batch]:
+    """Yield batches forever: the full batch ``(X, y)`` again and again, or one pass of ``data`` after another."""
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        while True:
+            yield data
+    passes = 0
+    while True:
+        count = 0
+        for batch in data:
+            if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+                raise ValueError(f"data must yield (x, y) pairs, got a {type(batch).__name__}")
+            count += 1
+            yield batch[0], batch[1]
+        if count == 0:
+            if passes == 0:
+                raise ValueError("data must hold at least one batch, got an empty iterable")
+            raise ValueError("data ran out: it gave no batches on its second pass; pass something that can be "
+                             "iterated again, such as a DataLoader or a list, not a generator")
+        passes += 1
+
+
+def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Copy everything the test changes: tensors by name, gradients, modes, the optimizer's state."""
+    return {
+        "tensors": {name: t.detach().clone() for name, t in _named_tensors(model)},
+        "grads": {name: None if p.grad is None else p.grad.detach().clone()
+                  for name, p in model.named_parameters(remove_duplicate=False)},
+        "modes": {name: m.training for name, m in model.named_modules(remove_duplicate=False)},
+        "optimizer": copy.deepcopy(optimizer.state_dict()),
+    }
+
+
+@torch.no_grad()
+def _restore(model: nn.Module, optimizer: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
+    current = dict(_named_tensors(model))  # looked up again: a module may have replaced a buffer
+    for name, value in saved["tensors"].items():
+        current[name].copy_(value)
+    for name, p in model.named_parameters(remove_duplicate=False):
+        grad = saved["grads"][name]
+        p.grad = None if grad is None else grad.clone()
+    for name, m in model.named_modules(remove_duplicate=False):
+        m.training = saved["modes"][name]
+    # load_state_dict replaces the state (moments, steps) and every group's hyperparameters.
+    optimizer.load_state_dict(copy.deepcopy(saved["optimizer"]))
+
+
+def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    yield from model.named_parameters()
+    yield from model.named_buffers()  # persistent or not, e.g. batch norm's running statistics
+
+
+def _progress_bar(total: int, progress: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    from lrcourse.training import _show_progress
+
+    return tqdm(total=total, desc="range test", unit="step", disable=not _show_progress(progress), leave=False)
+
+
+def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Batch, *, iters: int = 1000,
+                           tol: float = 1e-10, seed: int = 0) -> float:
+    r"""Return the largest eigenvalue :math:`L` of the Hessian of the full-batch loss, by power iteration.
+
+    .. math::
+
+        v_{k+1} = \frac{H v_k}{\lVert H v_k \rVert}, \qquad \lambda_k = v_k^\top H v_k
+        \;\to\; \lambda_{\max}(H) = L
+
+    :math:`H = \nabla^2_\theta J(\theta)` at the model's current parameters, for
+    :math:`J` = ``loss_fn(model(X), y)`` on ``data = (X, y)``. Each :math:`H v` is a
+    Hessian-vector product by double backpropagation,
+    :math:`H v = \nabla_\theta (\nabla_\theta J \cdot v)`, so :math:`H` is never
+    formed. The iteration starts from a random unit vector (seeded with ``seed``) and
+    stops when :math:`\lambda_k` changes by less than ``tol`` relatively, or after
+    ``iters`` products. It finds the eigenvalue of largest magnitude: for a convex loss
+    (least squares, softmax regression) that is :math:`L`, and gradient descent near
+    :math:`\theta` diverges for :math:`\alpha > 2/L`.
+
+    >>> X = torch.diag(torch.tensor([3.0, 1.0]))  # mean squared error: H = (2/n) XᵀX = diag(9, 1)
+    >>> model = nn.Linear(2, 1, bias=False)
+    >>> mse = lambda out, y: ((out.squeeze(-1) - y) ** 2).mean()
+    >>> round(top_hessian_eigenvalue(model, mse, (X, torch.zeros(2))), 4)
+    9.0
+    """
+    check(isinstance(iters, int) and iters >= 1, "iters", "an integer >= 1", iters)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"model must have parameters that require grad, got a {type(model).__name__} with none")
+    x, y = data
+    x, y = x.to(params[0].device), y.to(params[0].device)
+    grads = torch.autograd.grad(loss_fn(model(x), y), params, create_graph=True)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    v = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params]
+    eigenvalue = math.nan
+    for _ in range(iters):
+        norm = torch.sqrt(sum((u * u).sum() for u in v))
+        v = [u / norm for u in v]
+        hv = torch.autograd.grad(sum((g * u).sum() for g, u in zip(grads, v)), params, retain_graph=True)
+        new = float(sum((h * u).sum() for h, u in zip(hv, v)))  # the Rayleigh quotient vᵀHv
+        converged = abs(new - eigenvalue) <= tol * abs(new)
+        eigenvalue, v = new, [h.detach() for h in hv]
+        if converged:
+            break
+    return eigenvalue
