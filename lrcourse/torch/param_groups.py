@@ -1,0 +1,159 @@
+r"""Per-layer learning rates: param groups with layer-wise decay, frozen lower layers, no decay on biases.
+
+When fine-tuning, the lower layers hold general features that should move little, and
+the top layers are specific to the task. ULMFiT's *discriminative fine-tuning* (Howard
+& Ruder, 2018) gives each layer its own rate, dividing by 2.6 per layer going down.
+:func:`layerwise_param_groups` builds those groups for any ``torch.optim`` optimizer,
+from an explicit rule in the manner of nanoGPT's ``configure_optimizers``, and prints
+what it built; :func:`param_groups_table` is that printout, for any list of groups.
+
+>>> from lrcourse.models import MLP
+>>> groups = layerwise_param_groups(MLP(64, 10, hidden=(32, 16)), lr=0.01, weight_decay=0.1)
+group                       params        lr  lr_scale  weight_decay
+layers.0                     2,048  0.001479    0.1479           0.1
+layers.0 (no decay)             32  0.001479    0.1479             0
+layers.2                       512  0.003846    0.3846           0.1
+layers.2 (no decay)             16  0.003846    0.3846             0
+layers.4                       160      0.01         1           0.1
+layers.4 (no decay)             10      0.01         1             0
+trainable                    2,778 of 2,778
+>>> optimizer = torch.optim.AdamW(groups)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch  # noqa: F401 (the doctests use it)
+from torch import nn
+
+from lrcourse.schedules._base import check
+
+__all__ = ["layerwise_param_groups", "default_layers", "param_groups_table"]
+
+
+def default_layers(model: nn.Module) -> list[str]:
+    """Return the names of the modules that own parameters directly, in the order they were registered.
+
+    For an MLP or a CNN these are its linear and convolutional layers (activations and
+    pooling own none); an RNN is one layer. Parameters set on ``model`` itself are one
+    more layer, named ``""``, placed first.
+
+    >>> from lrcourse.models import BodyHead
+    >>> default_layers(BodyHead(64, 5, hidden=(32, 32)))
+    ['body.0', 'body.2', 'head']
+    """
+    return [name for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))]
+
+
+def layerwise_param_groups(model: nn.Module, lr: float, *, decay: float = 2.6,
+                           layers: Sequence[str] | None = None, freeze: int = 0, weight_decay: float = 0.0,
+                           verbose: bool = True) -> list[dict[str, Any]]:
+    r"""Return param groups whose rates fall by ``decay`` per layer from the top, and print them.
+
+    .. math:: \alpha_l = \alpha \cdot \texttt{decay}^{-(n - 1 - l)}, \qquad l = 0, \dots, n - 1
+
+    ``layers`` are the :math:`n` layers from the input (:math:`l = 0`) to the output
+    (:math:`l = n - 1`): names of submodules (each takes all parameters under it), by
+    default :func:`default_layers`. The top layer gets ``lr`` (:math:`\alpha`), the one
+    below :math:`\alpha / 2.6`, and so on (ULMFiT's factor, ``decay``; 1 gives every
+    layer the same rate). Each group carries its factor as ``"lr_scale"``, so
+    :class:`lrcourse.torch.ScheduleLR` (which sets a group's rate to
+    ``schedule(step) * lr_scale``) and :func:`lrcourse.torch.lr_range_test` keep the
+    ratios between layers, and its layer's name as ``"name"``.
+
+    ``freeze=k`` freezes the :math:`k` lowest layers: their parameters get
+    ``requires_grad = False`` (autograd skips them and nothing updates them) and are
+    in no group; every other layer's parameters get ``requires_grad = True``, so a
+    second call with a smaller ``k`` unfreezes (ULMFiT's gradual unfreezing; give the
+    optimizer the new groups).
+
+    With ``weight_decay`` > 0 each layer is split in two groups by nanoGPT's rule:
+    tensors of two or more dimensions (weight matrices, convolution kernels, embeddings)
+    are decayed, tensors of one dimension (biases, the scales and shifts of batch and
+    layer norms) are not (``weight_decay`` 0): shrinking a bias or a norm's scale
+    towards zero is not a useful prior. ``verbose`` prints :func:`param_groups_table`.
+
+    References:
+        Howard, J. and Ruder, S. (2018). Universal language model fine-tuning for text
+        classification. ACL.
+        Karpathy, A. (2022). nanoGPT, ``model.py``, ``configure_optimizers``.
+    """
+    check(isinstance(lr, (int, float)) and lr > 0, "lr", "a number > 0", lr)
+    check(isinstance(decay, (int, float)) and decay >= 1, "decay", "a number >= 1", decay)
+    check(isinstance(weight_decay, (int, float)) and weight_decay >= 0, "weight_decay", "a number >= 0", weight_decay)
+    owned = _layer_params(model, list(default_layers(model) if layers is None else layers))
+    n = len(owned)
+    check(isinstance(freeze, int) and 0 <= freeze < n, "freeze", f"an integer in [0, {n - 1}] ({n} layers)", freeze)
+    groups = []
+    for depth, (name, params) in enumerate(owned.items()):
+        frozen = depth < freeze
+        for p in params:
+            p.requires_grad_(not frozen)
+        if frozen:
+            continue
+        scale = decay ** -(n - 1 - depth)
+        split = [("", params, weight_decay)] if weight_decay == 0 else [
+            ("", [p for p in params if p.dim() >= 2], weight_decay),
+            (" (no decay)", [p for p in params if p.dim() < 2], 0.0),
+        ]
+        groups += [{"name": name + suffix, "params": members, "lr": lr * scale, "lr_scale": scale,
+                    "weight_decay": wd} for suffix, members, wd in split if members]
+    if verbose:
+        print(param_groups_table(groups, model))
+    return groups
+
+
+def _layer_params(model: nn.Module, layers: list[str]) -> dict[str, list[nn.Parameter]]:
+    """Map each layer name to its parameters; every parameter of the model must be in exactly one layer."""
+    modules = dict(model.named_modules())
+    if not layers:
+        raise ValueError(f"model must have parameters, got a {type(model).__name__} with none")
+    owned: dict[str, list[nn.Parameter]] = {}
+    seen: dict[int, str] = {}
+    for name in layers:
+        if name not in modules:
+            raise ValueError(f"layers must name submodules of the model, got {name!r}; "
+                             f"its submodules with parameters are {default_layers(model)}")
+        params = list(modules[name].parameters(recurse=name != ""))  # "": the model's own parameters only
+        for p in params:
+            if id(p) in seen:
+                raise ValueError(f"layers must not overlap: a parameter of {name!r} is also in {seen[id(p)]!r}")
+            seen[id(p)] = name
+        owned[name] = params
+    missing = [pname for pname, p in model.named_parameters() if id(p) not in seen]
+    if missing:
+        raise ValueError(f"layers must cover every parameter of the model; not covered: {missing}")
+    return owned
+
+
+def param_groups_table(groups: Sequence[dict[str, Any]], model: nn.Module | None = None) -> str:
+    """Return a table of param groups: name, parameter count, lr, lr_scale, weight decay.
+
+    Works with any list of groups (missing keys are shown as ``-``). With ``model``, a
+    last line counts the trainable parameters (those in a group) against all of the
+    model's, so frozen layers show up.
+
+    >>> w, b = nn.Parameter(torch.zeros(3, 2)), nn.Parameter(torch.zeros(3))
+    >>> print(param_groups_table([{"params": [w], "lr": 0.1}, {"name": "bias", "params": [b], "lr": 0.01}]))
+    group                       params        lr  lr_scale  weight_decay
+    0                                6       0.1         -             -
+    bias                             3      0.01         -             -
+    """
+    def show(value: Any) -> str:
+        return "-" if value is None else f"{float(value):.4g}"
+
+    lines = [f"{'group':<24}{'params':>10}{'lr':>10}{'lr_scale':>10}{'weight_decay':>14}"]
+    counted: set[int] = set()
+    for i, group in enumerate(groups):
+        params = list(group["params"])
+        counted.update(id(p) for p in params)
+        lines.append(f"{str(group.get('name', i)):<24}{sum(p.numel() for p in params):>10,}"
+                     f"{show(group.get('lr')):>10}{show(group.get('lr_scale')):>10}"
+                     f"{show(group.get('weight_decay')):>14}")
+    if model is not None:
+        total = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if id(p) in counted)
+        lines.append(f"{'trainable':<24}{trainable:>10,} of {total:,}")
+    return "\n".join(lines)
