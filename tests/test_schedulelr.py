@@ -307,3 +307,26 @@ def test_resume_with_optimizer_state_loaded_before_the_scheduler_is_built():
     scheduler.load_state_dict(checkpoint["scheduler"])
     assert _lrs(optimizer) == pytest.approx([schedule(37) * s for s in SCALES], rel=1e-15)
     assert scheduler.get_last_lr() == _lrs(optimizer)
+
+
+def test_a_group_at_scale_zero_is_frozen():
+    """lr_scale = 0 gives a group rate zero at every step: its parameters never move."""
+    model = _model()
+    first, _, last = model
+    optimizer = torch.optim.SGD([{"params": first.parameters(), "lr_scale": 0.0},
+                                 {"params": last.parameters()}], lr=1.0)
+    scheduler = ScheduleLR(optimizer, CosineDecay(0.1, total_steps=10))
+    frozen = [p.detach().clone() for p in first.parameters()]
+    moving = [p.detach().clone() for p in last.parameters()]
+    for k in range(5):
+        assert _lrs(optimizer)[0] == 0.0
+        _train_step(model, optimizer, scheduler, k)
+    assert all(torch.equal(p, q) for p, q in zip(first.parameters(), frozen))
+    assert not all(torch.equal(p, q) for p, q in zip(last.parameters(), moving))
+
+
+def test_a_negative_or_non_finite_lr_scale_is_refused():
+    for scale in (-0.5, float("nan"), float("inf")):
+        optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr_scale": scale}], lr=1.0)
+        with pytest.raises(ValueError, match="lr_scale"):
+            ScheduleLR(optimizer, Constant(0.1))

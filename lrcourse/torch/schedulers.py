@@ -48,8 +48,9 @@ class ScheduleLR(LRScheduler):
             raise ValueError(f"schedule must be an lrcourse.schedules schedule, got {schedule!r}")
         for i, group in enumerate(optimizer.param_groups):
             scale = group.get("lr_scale", 1.0)
-            if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-                raise ValueError(f"lr_scale of param group {i} must be a finite number > 0, got {scale!r}")
+            # 0 is allowed: a group at rate zero is frozen (e.g. a pretrained body).
+            if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
+                raise ValueError(f"lr_scale of param group {i} must be a finite number >= 0, got {scale!r}")
         self.schedule = schedule
         super().__init__(optimizer, last_epoch)
 
