@@ -4,8 +4,17 @@ Subpackages are imported explicitly, so that ``import lrcourse.schedules`` never
 for torch:
 
 - :mod:`lrcourse.schedules`: every learning-rate schedule of the course, as closed forms.
-- :mod:`lrcourse.torch`: the same schedules (and optimizers) plugged into ``torch.optim``.
-- :mod:`lrcourse.display`: show the package's own code in the book.
+- :mod:`lrcourse.numpy`: SGD, Adagrad, RMSprop, Adam and AdamW from scratch, with explicit state.
+- :mod:`lrcourse.torch`: the same schedules and optimizers in ``torch.optim``, the
+  learning-rate range test, gradient clipping and layer-wise param groups.
+- :mod:`lrcourse.problems`, :mod:`lrcourse.data`, :mod:`lrcourse.models`: test
+  functions, bundled real data sets, and the models the chapters train.
+- :mod:`lrcourse.training` (``fit``) and :mod:`lrcourse.sweep` (many learning rates in
+  one vectorised run).
+- :mod:`lrcourse.range_test`, :mod:`lrcourse.clipping`: the torch-free halves of the
+  range test and of clipping.
+- :mod:`lrcourse.plots`, :mod:`lrcourse.widgets`, :mod:`lrcourse.display`: figures,
+  explorers that work in static HTML, and the package's code shown in the book.
 """
 
 __version__ = "0.1.0"
