@@ -350,7 +350,7 @@ def plot_diagnosis(curves: Mapping[str, ArrayLike], ax: Axes | None = None, *, x
             raise ValueError(f"curves[{key!r}] must be a 1-D loss curve, got shape {curve.shape}")
         finite = np.isfinite(curve)
         shown = curve[: len(curve) if finite.all() else int(np.argmin(finite))]
-        label = f"{diagnosis}; remedy: {remedy}" if remedies else diagnosis
+        label = f"{diagnosis}\n    remedy: {remedy}" if remedies else diagnosis
         ax.plot(np.arange(len(shown)), shown, color=colour, lw=2.2, label=label)
     if log:
         ax.set_yscale("log")

@@ -118,9 +118,9 @@ def test_plot_diagnosis_draws_each_symptom_in_the_seeds_colour_with_its_remedy()
     assert len(lines) == 3
     for key in curves:
         colour, diagnosis, remedy = DIAGNOSES[key]
-        label = f"{diagnosis}; remedy: {remedy}"
+        label = f"{diagnosis}\n    remedy: {remedy}"
         assert to_hex(lines[label].get_color()) == colour.lower()
-    red = lines[f"{DIAGNOSES['too_high_start'][1]}; remedy: {DIAGNOSES['too_high_start'][2]}"]
+    red = lines[f"{DIAGNOSES['too_high_start'][1]}\n    remedy: {DIAGNOSES['too_high_start'][2]}"]
     np.testing.assert_array_equal(red.get_ydata(), [2.0, 3.0])  # cut at the first non-finite loss
     assert [line.get_label() for line in ax.get_lines()][0].startswith("good")  # the seed's order
 
