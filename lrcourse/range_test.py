@@ -302,12 +302,10 @@ def steep(lrs: ArrayLike, smoothed: ArrayLike) -> float | None:
     >>> round(steep(lrs, 1.0 / (1.0 + 300.0 * lrs)), 4)  # exactly: α = 1/300 ≈ 0.0033
     0.0032
     """
-    lrs, s = _curve(lrs, smoothed)
-    if len(s) < 2:
+    found = _descent_of(lrs, smoothed, min_points=2)
+    if found is None:
         return None
-    a, b = descent(s)
-    if b == a:
-        return None
+    lrs, s, a, b = found
     slopes = np.diff(s[a : b + 1]) / np.diff(np.log(lrs[a : b + 1]))
     return float(lrs[a + int(np.argmin(slopes))])
 
@@ -333,12 +331,10 @@ def valley(lrs: ArrayLike, smoothed: ArrayLike) -> float | None:
     >>> descent(smoothed), round(valley(lrs, smoothed), 4)  # halfway from 0.0004 to 0.032
     ((6, 25), 0.0035)
     """
-    lrs, s = _curve(lrs, smoothed)
-    if len(s) < 2:
+    found = _descent_of(lrs, smoothed, min_points=2)
+    if found is None:
         return None
-    a, b = descent(s)
-    if b == a:
-        return None
+    lrs, s, a, b = found
     return float(np.sqrt(lrs[a] * lrs[b]))
 
 
@@ -374,12 +370,10 @@ def slide(lrs: ArrayLike, smoothed: ArrayLike, window: float = 1.2, thresh: floa
     >>> round(slide(lrs, loss), 4)  # the window [0.063, 1] is the first straight one from the right
     0.0631
     """
-    lrs, s = _curve(lrs, smoothed)
-    if len(s) < 3:
+    found = _descent_of(lrs, smoothed, min_points=3)
+    if found is None:
         return None
-    a, b = descent(s)
-    if b == a:
-        return None
+    lrs, s, a, b = found
     decades = np.log10(lrs)
     slopes = np.gradient(s, decades)
     scale = thresh * np.max(np.abs(slopes[a:]))
@@ -417,6 +411,16 @@ def _curve(lrs: ArrayLike, smoothed: ArrayLike) -> tuple[NDArray[np.float64], ND
     if not np.all(np.isfinite(s)):
         raise ValueError("smoothed must be finite: cut the curve before it diverges")
     return rates, s
+
+
+def _descent_of(lrs: ArrayLike, smoothed: ArrayLike, *, min_points: int
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], int, int] | None:
+    """The checked curve and its :func:`descent` ``[a, b]``; None if too short or never falling."""
+    rates, s = _curve(lrs, smoothed)
+    if len(s) < min_points:
+        return None
+    a, b = descent(s)
+    return None if b == a else (rates, s, a, b)
 
 
 def _check_options(smooth: float, diverge_factor: float, loss_floor: float) -> None:
