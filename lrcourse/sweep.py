@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,12 +126,20 @@ class ScaledSchedule:
     >>> from lrcourse.schedules import StepDecay
     >>> ScaledSchedule(np.array([0.1, 1.0]), StepDecay(1.0, step_size=10, gamma=0.5))(10)
     array([0.05, 0.5 ])
+
+    ``schedule`` may also be a tuple of ``K`` schedules, one per run: run ``k`` uses
+    ``base[k] * schedule[k](t)``.
+
+    >>> ScaledSchedule(np.array([1.0, 1.0]), (StepDecay(1.0, step_size=10, gamma=0.5), StepDecay(1.0, 5)))(10)
+    array([0.5 , 0.01])
     """
 
     base: NDArray[np.float64]
-    schedule: Schedule
+    schedule: Schedule | tuple[Schedule, ...]
 
     def __call__(self, step: int) -> NDArray[np.float64]:
+        if isinstance(self.schedule, tuple):  # one schedule per run
+            return self.base * np.array([schedule(step) for schedule in self.schedule])
         return self.base * self.schedule(step)
 
 
@@ -151,7 +159,7 @@ def grid(**axes: ArrayLike) -> dict[str, NDArray[np.float64]]:
 
 def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: int,
           data: Any = None, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-          x0: ArrayLike | None = None, schedule: Schedule | None = None, seed: int = 0,
+          x0: ArrayLike | None = None, schedule: Schedule | Sequence[Schedule] | None = None, seed: int = 0,
           path: bool = False, device: str | torch.device | None = None,
           **hyperparams: Any) -> SweepResult:
     """Train ``K`` copies of a problem or model at once, one per hyperparameter value.
@@ -163,7 +171,10 @@ def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: 
     combination); numbers are shared by all runs; a tuple such as ``betas`` is looked
     into, so ``betas=(np.array([0.8, 0.9]), 0.999)`` sweeps :math:`\\beta_1`. With a
     ``schedule``, run ``k``'s rate at step ``t`` is ``lr[k] * schedule(t)``
-    (give the schedule a peak of 1).
+    (give the schedule a peak of 1). ``schedule`` may also be a list of ``K``
+    schedules, one per run: run ``k``'s rate is ``lr[k] * schedule[k](t)`` (``lr=1.0``
+    and schedules with their own peaks compare ``K`` schedules side by side, from the
+    same start and on the same batches).
 
     ``target`` is either
 
@@ -202,9 +213,17 @@ def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: 
     swept_names = {key.partition("[")[0] for key in swept}  # "betas[0]" is part of betas
     fixed = {name: value for name, value in hyperparams.items() if name not in swept_names}
     arguments = _as_arrays(hyperparams)
+    if isinstance(schedule, (list, tuple)):  # one schedule per run
+        if not (schedule and all(isinstance(s, Schedule) for s in schedule)):
+            raise ValueError(f"schedule must be an lrcourse.schedules schedule or a non-empty list of them, "
+                             f"got {schedule!r}")
+        if K != len(schedule) and swept:
+            raise ValueError(f"schedule must give one schedule per run: got {len(schedule)} schedules for "
+                             f"K = {K} runs of the swept hyperparameters")
+        K, schedule = len(schedule), tuple(schedule)
+    elif schedule is not None and not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be an lrcourse.schedules schedule or a list of them, got {schedule!r}")
     if schedule is not None:
-        if not isinstance(schedule, Schedule):
-            raise ValueError(f"schedule must be an lrcourse.schedules schedule, got {schedule!r}")
         if "lr" not in arguments or not np.all(np.asarray(arguments["lr"]) >= 0):
             raise ValueError(f"lr (the base rates, >= 0) must be given with a schedule, got {hyperparams.get('lr')!r}")
         arguments["lr"] = ScaledSchedule(np.broadcast_to(arguments["lr"], (K,)).astype(np.float64), schedule)
