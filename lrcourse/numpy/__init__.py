@@ -27,6 +27,7 @@ go. The other numeric hyperparameters may be such arrays too.
 from lrcourse.numpy._base import Optimizer
 from lrcourse.numpy.adagrad import Adagrad, AdagradState
 from lrcourse.numpy.adam import Adam, AdamState, AdamW
+from lrcourse.numpy.effective import effective_lr
 from lrcourse.numpy.rmsprop import RMSprop, RMSpropState
 from lrcourse.numpy.sgd import SGD, SGDState
 
@@ -41,4 +42,5 @@ __all__ = [
     "Adam",
     "AdamW",
     "AdamState",
+    "effective_lr",
 ]
