@@ -13,6 +13,8 @@ for torch:
   one vectorised run).
 - :mod:`lrcourse.range_test`, :mod:`lrcourse.clipping`: the torch-free halves of the
   range test and of clipping.
+- :mod:`lrcourse.metrics`: per-class recall, the window of good learning rates of a
+  sweep, and paired confidence intervals over seeds.
 - :mod:`lrcourse.plots`, :mod:`lrcourse.widgets`, :mod:`lrcourse.display`: figures,
   explorers that work in static HTML, and the package's code shown in the book.
 """

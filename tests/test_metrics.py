@@ -1,0 +1,132 @@
+"""lrcourse.metrics: recalls against scikit-learn, windows on hand-made sweeps, intervals against scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import balanced_accuracy_score, recall_score
+
+from lrcourse.metrics import Window, balanced_accuracy, good_window, paired_interval, per_class_recall
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_recall_and_balanced_accuracy_match_scikit_learn(seed):
+    rng = np.random.default_rng(seed)
+    n_classes = int(rng.integers(2, 8))
+    y_true = rng.integers(0, n_classes, size=200)
+    y_true[:n_classes] = np.arange(n_classes)  # every class present
+    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, n_classes, size=200))
+    expected = recall_score(y_true, y_pred, average=None, labels=np.arange(n_classes))
+    np.testing.assert_allclose(per_class_recall(y_true, y_pred, n_classes), expected, rtol=0, atol=1e-15)
+    assert balanced_accuracy(y_true, y_pred, n_classes) == pytest.approx(balanced_accuracy_score(y_true, y_pred),
+                                                                         abs=1e-15)
+
+
+def test_recall_of_many_runs_at_once_equals_one_run_at_a_time():
+    rng = np.random.default_rng(7)
+    y_true = rng.integers(0, 4, size=50)
+    y_pred = rng.integers(0, 4, size=(3, 2, 50))
+    stacked = per_class_recall(y_true, y_pred, 4)
+    assert stacked.shape == (3, 2, 4)
+    for i in range(3):
+        for j in range(2):
+            np.testing.assert_array_equal(stacked[i, j], per_class_recall(y_true, y_pred[i, j], 4))
+    assert balanced_accuracy(y_true, y_pred, 4).shape == (3, 2)
+
+
+def test_an_absent_class_has_no_recall_and_is_left_out_of_the_balanced_accuracy():
+    recall = per_class_recall([0, 0, 1], [0, 1, 1], n_classes=3)
+    assert recall[:2].tolist() == [0.5, 1.0] and np.isnan(recall[2])
+    assert balanced_accuracy([0, 0, 1], [0, 1, 1], n_classes=3) == pytest.approx(0.75)
+
+
+def test_a_majority_only_classifier_is_exposed():
+    y_true = np.array([0] * 95 + [1] * 5)
+    y_pred = np.zeros(100, dtype=int)
+    assert np.mean(y_true == y_pred) == 0.95
+    assert balanced_accuracy(y_true, y_pred, 2) == 0.5
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(y_true=[0, 1], y_pred=[0, 1], n_classes=1), "n_classes"),
+    (dict(y_true=[0, 1], y_pred=[0, 1], n_classes=True), "n_classes"),
+    (dict(y_true=[0, 2], y_pred=[0, 1], n_classes=2), r"y_true must hold labels in \[0, 1\]"),
+    (dict(y_true=[0, 1], y_pred=[0, -1], n_classes=2), "y_pred must hold labels"),
+    (dict(y_true=[0, 1], y_pred=[0, 1, 1], n_classes=2), "last axis"),
+    (dict(y_true=[[0, 1]], y_pred=[0, 1], n_classes=2), "one-dimensional"),
+    (dict(y_true=[], y_pred=[], n_classes=2), "non-empty"),
+    (dict(y_true=[0.5, 1], y_pred=[0, 1], n_classes=2), "integer class labels"),
+])
+def test_recall_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        per_class_recall(**kwargs)
+
+
+RATES = np.geomspace(1e-3, 10, 9)  # half a decade apart
+
+
+def test_window_is_the_contiguous_run_around_the_best():
+    scores = np.array([0.2, 0.90, 0.95, 0.96, 0.97, 0.40, 0.965, 0.1, 0.1])
+    window = good_window(RATES, scores, tolerance=0.02)
+    # 0.95 to 0.97 are within 0.02 of the best; the 0.965 beyond the dip does not count
+    assert window == Window(float(RATES[2]), float(RATES[4]), pytest.approx(1.0), False)
+
+
+def test_window_of_a_lone_best_rate_has_zero_width_and_edges_are_flagged():
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 0.3, 0.2, 0.1, 0.1, 0.1])
+    assert good_window(RATES, scores, tolerance=0.05).decades == 0.0
+    rising = np.linspace(0.5, 0.99, 9)
+    window = good_window(RATES, rising, tolerance=0.2)
+    assert window.at_edge and window.high == RATES[-1]
+    assert window.low == RATES[np.argmax(rising >= 0.79)]
+
+
+def test_window_for_a_loss_and_with_failed_runs():
+    losses = np.array([2.3, 1.0, 0.30, 0.25, 0.28, np.nan, 0.26, np.inf, np.inf])
+    window = good_window(RATES, losses, tolerance=0.05, higher_is_better=False)
+    assert (window.low, window.high) == (float(RATES[2]), float(RATES[4]))  # the NaN run cuts the window
+    assert good_window(RATES, losses, tolerance=0.0, higher_is_better=False).decades == 0.0
+
+
+@pytest.mark.parametrize("rates, scores, tolerance, match", [
+    ([0.1, 0.01], [1.0, 0.5], 0.1, "increasing"),
+    ([0.0, 0.1], [1.0, 0.5], 0.1, "> 0"),
+    ([0.01, 0.1], [1.0], 0.1, "shape"),
+    ([], [], 0.1, "non-empty"),
+    ([0.01, 0.1], [1.0, 0.5], -0.1, "tolerance"),
+    ([0.01, 0.1], [1.0, 0.5], float("nan"), "tolerance"),
+    ([0.01, 0.1], [np.nan, np.nan], 0.1, "every run failed"),
+])
+def test_window_rejects_bad_input(rates, scores, tolerance, match):
+    with pytest.raises(ValueError, match=match):
+        good_window(rates, scores, tolerance)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_paired_interval_matches_scipys_paired_t_interval(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(1.0, 0.3, size=6)
+    b = a - rng.normal(0.2, 0.1, size=6)
+    interval = paired_interval(a, b)
+    expected = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert interval.low == pytest.approx(expected.low, rel=1e-12)
+    assert interval.high == pytest.approx(expected.high, rel=1e-12)
+    assert interval.n == 6
+
+
+def test_paired_interval_verdicts():
+    assert paired_interval([1.0, 1.1, 1.2], [0.0, 0.1, 0.15]).verdict() == "higher"
+    assert paired_interval([0.0, 0.1, 0.15], [1.0, 1.1, 1.2]).verdict("up", "down") == "down"
+    assert paired_interval([1.0, 0.0, 1.0], [0.0, 1.0, 0.5]).verdict() == "within noise"
+
+
+@pytest.mark.parametrize("a, b, kwargs, match", [
+    ([1.0], [0.0], {}, "at least 2"),
+    ([1.0, 2.0], [0.0], {}, "same length"),
+    ([1.0, np.nan], [0.0, 0.0], {}, "finite"),
+    ([1.0, 2.0], [0.0, 0.0], {"confidence": 1.0}, "confidence"),
+])
+def test_paired_interval_rejects_bad_input(a, b, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        paired_interval(a, b, **kwargs)
