@@ -31,8 +31,9 @@ __all__ = [
     "plot_diagnosis",
 ]
 
-# Okabe & Ito's colour-blind-safe palette (black left out: it is kept for reference lines).
+#: Okabe & Ito's colour-blind-safe palette (black left out: it is kept for reference lines).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+#: The Matplotlib style file of the book's figures, which :func:`use_book_style` loads.
 STYLE = Path(__file__).with_name("book.mplstyle")
 
 
@@ -315,7 +316,8 @@ def plot_sweep(result, ax: Axes | None = None, *, kind: str = "final", x: str = 
     return ax
 
 
-# The seed's diagnosis figure: its four colours, taken from the colour-blind-safe palette.
+#: The seed's diagnosis figure: each curve's key, mapped to its colour (from the colour-blind-safe
+#: palette), its label and its remedy.
 DIAGNOSES = {
     "good": ("#009E73", "good: the loss slides down and levels off low", "keep it"),
     "too_high_start": ("#D55E00", "rises at the start: the rate is too high from the start",
