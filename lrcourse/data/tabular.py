@@ -64,7 +64,7 @@ class Dataset:
         return np.bincount(self.split(split).y, minlength=self.n_classes)
 
     def tensors(self, split: str = "train", device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(X, y)`` of ``split`` as torch tensors on ``device`` (default: :func:`get_device`).
+        """Return ``(X, y)`` of ``split`` as torch tensors on ``device`` (default: :func:`~lrcourse.device.get_device`).
 
         On the CPU the tensors share memory with the NumPy arrays (no copy).
         """

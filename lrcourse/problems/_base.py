@@ -78,9 +78,11 @@ class Problem:
         return self.value(theta)
 
     def _value(self, theta: Any) -> Any:
+        """Return the value at ``theta`` (checked, last axis ``dim``); each subclass implements it."""
         raise NotImplementedError
 
     def _grad(self, theta: Any) -> Any:
+        """Return the gradient at ``theta``, shaped like it; each subclass implements it."""
         raise NotImplementedError
 
     def _check(self, theta: Any) -> Any:

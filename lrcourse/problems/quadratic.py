@@ -123,7 +123,8 @@ class NoisyQuadratic(Quadratic):
         \tilde g(\theta) = A\,\theta + \sigma\,\xi, \qquad \xi \sim \mathcal N(0, I_d)
 
     ``noise`` is :math:`\sigma`; the other arguments are :class:`Quadratic`'s.
-    :meth:`value` and :meth:`grad` stay exact; :meth:`sample_grad` draws
+    :meth:`~lrcourse.problems.Problem.value` and
+    :meth:`~lrcourse.problems.Problem.grad` stay exact; :meth:`sample_grad` draws
     :math:`\xi` from a NumPy generator. One :math:`\xi` of shape ``(d,)`` serves every
     point of a batch (common random numbers): ``K`` runs side by side see the same
     noise, as ``K`` separate runs seeded alike would, and differ only by their

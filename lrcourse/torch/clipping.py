@@ -8,8 +8,8 @@ torch parameters, between ``loss.backward()`` and ``optimizer.step()``::
     tracker.record(norm)          # a lrcourse.clipping.GradNormTracker
     optimizer.step()
 
-:func:`clip_grad_norm` gives the numbers of ``torch.nn.utils.clip_grad_norm_`` and
-:func:`clip_grad_value` those of ``torch.nn.utils.clip_grad_value_`` (the tests compare
+:func:`~lrcourse.torch.clip_grad_norm` gives the numbers of ``torch.nn.utils.clip_grad_norm_``
+and :func:`~lrcourse.torch.clip_grad_value` those of ``torch.nn.utils.clip_grad_value_`` (the tests compare
 them), with one difference on purpose: a NaN or infinite gradient raises
 ``FloatingPointError`` instead of being scaled (torch, by default, multiplies every
 gradient by ``max_norm / inf = 0`` and so turns an overflow into zeros and NaN).

@@ -3,9 +3,9 @@ r"""Per-layer learning rates: param groups with layer-wise decay, frozen lower l
 When fine-tuning, the lower layers hold general features that should move little, and
 the top layers are specific to the task. ULMFiT's *discriminative fine-tuning* (Howard
 & Ruder, 2018) gives each layer its own rate, dividing by 2.6 per layer going down.
-:func:`layerwise_param_groups` builds those groups for any ``torch.optim`` optimizer,
+:func:`~lrcourse.torch.layerwise_param_groups` builds those groups for any ``torch.optim`` optimizer,
 from an explicit rule in the manner of nanoGPT's ``configure_optimizers``, and prints
-what it built; :func:`param_groups_table` is that printout, for any list of groups.
+what it built; :func:`~lrcourse.torch.param_groups_table` is that printout, for any list of groups.
 
 >>> from lrcourse.models import MLP
 >>> groups = layerwise_param_groups(MLP(64, 10, hidden=(32, 16)), lr=0.01, weight_decay=0.1)
@@ -56,7 +56,7 @@ def layerwise_param_groups(model: nn.Module, lr: float, *, decay: float = 2.6,
 
     ``layers`` are the :math:`n` layers from the input (:math:`l = 0`) to the output
     (:math:`l = n - 1`): names of submodules (each takes all parameters under it), by
-    default :func:`default_layers`. The top layer gets ``lr`` (:math:`\alpha`), the one
+    default :func:`~lrcourse.torch.param_groups.default_layers`. The top layer gets ``lr`` (:math:`\alpha`), the one
     below :math:`\alpha / 2.6`, and so on (ULMFiT's factor, ``decay``; 1 gives every
     layer the same rate). Each group carries its factor as ``"lr_scale"``, so
     :class:`lrcourse.torch.ScheduleLR` (which sets a group's rate to

@@ -18,7 +18,7 @@ class ScheduleLR(LRScheduler):
     """Set every param group's learning rate from a schedule's closed form.
 
     After construction the rate of each group is ``schedule(0) * lr_scale``; after
-    ``k`` calls of :meth:`step` it is ``schedule(k) * lr_scale``, where ``lr_scale`` is
+    ``k`` calls of ``step()`` it is ``schedule(k) * lr_scale``, where ``lr_scale`` is
     the group's optional ``"lr_scale"`` key (default 1): per-layer rates are one
     schedule times a fixed factor per group. Unlike torch's own schedulers, the
     group's initial ``lr`` is not used: the schedule gives the absolute rate, and the
@@ -71,7 +71,7 @@ class ScheduleLR(LRScheduler):
         """Resume from :meth:`state_dict`, and set the groups' rates to the resumed step's.
 
         Setting the rates here (the closed form makes it free) keeps the param groups
-        and :meth:`get_last_lr` in agreement whichever order the optimizer's and the
+        and ``get_last_lr()`` in agreement whichever order the optimizer's and the
         scheduler's states are loaded in.
         """
         state = dict(state_dict)

@@ -55,6 +55,7 @@ class Optimizer(torch.optim.Optimizer):
         return loss
 
     def _update_group(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
+        """Update ``params``, the tensors of ``group`` that have a gradient; each subclass implements it."""
         raise NotImplementedError
 
 

@@ -40,11 +40,11 @@ def adagrad(
 
 
 class Adagrad(Optimizer):
-    r"""AdaGrad on torch tensors, the update being :func:`adagrad`.
+    r"""AdaGrad on torch tensors, the update being :func:`~lrcourse.torch.optim.adagrad`.
 
     The formula, its symbols and its references are those of
     :class:`lrcourse.numpy.Adagrad`; arguments, defaults and state (``step``, ``sum``)
-    are those of ``torch.optim.Adagrad``. ``impl="loop"`` runs :func:`adagrad`
+    are those of ``torch.optim.Adagrad``. ``impl="loop"`` runs :func:`~lrcourse.torch.optim.adagrad`
     eagerly, ``impl="compiled"`` through ``torch.compile``.
 
     One difference: a param group's own ``initial_accumulator_value`` is honoured.

@@ -57,12 +57,12 @@ def adam(
 
 
 class Adam(Optimizer):
-    r"""Adam (and AMSGrad) on torch tensors, the update being :func:`adam`.
+    r"""Adam (and AMSGrad) on torch tensors, the update being :func:`~lrcourse.torch.optim.adam`.
 
     The formula, its symbols and its references are those of
     :class:`lrcourse.numpy.Adam`; arguments, defaults and state (``step``,
     ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) are those of ``torch.optim.Adam``.
-    ``impl="loop"`` runs :func:`adam` eagerly, ``impl="compiled"`` through
+    ``impl="loop"`` runs :func:`~lrcourse.torch.optim.adam` eagerly, ``impl="compiled"`` through
     ``torch.compile``. Any device (CPU, CUDA, MPS): the step counters stay on the CPU.
 
     >>> import torch

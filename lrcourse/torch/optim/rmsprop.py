@@ -52,12 +52,12 @@ def rmsprop(
 
 
 class RMSprop(Optimizer):
-    r"""RMSprop (plain, centered, with momentum) on torch tensors, the update being :func:`rmsprop`.
+    r"""RMSprop (plain, centered, with momentum) on torch tensors, the update being :func:`~lrcourse.torch.optim.rmsprop`.
 
     The formula, its symbols and its references are those of
     :class:`lrcourse.numpy.RMSprop`; arguments, defaults and state (``step``,
     ``square_avg``, ``grad_avg``, ``momentum_buffer``) are those of
-    ``torch.optim.RMSprop``. ``impl="loop"`` runs :func:`rmsprop` eagerly,
+    ``torch.optim.RMSprop``. ``impl="loop"`` runs :func:`~lrcourse.torch.optim.rmsprop` eagerly,
     ``impl="compiled"`` through ``torch.compile``.
 
     >>> import torch

@@ -44,11 +44,11 @@ def sgd(
 
 
 class SGD(Optimizer):
-    r"""SGD with heavy-ball or Nesterov momentum on torch tensors, the update being :func:`sgd`.
+    r"""SGD with heavy-ball or Nesterov momentum on torch tensors, the update being :func:`~lrcourse.torch.optim.sgd`.
 
     The formula, its symbols and its references are those of
     :class:`lrcourse.numpy.SGD`; arguments, defaults and state (``momentum_buffer``)
-    are those of ``torch.optim.SGD``. ``impl="loop"`` runs :func:`sgd` eagerly,
+    are those of ``torch.optim.SGD``. ``impl="loop"`` runs :func:`~lrcourse.torch.optim.sgd` eagerly,
     ``impl="compiled"`` through ``torch.compile``.
 
     >>> import torch
