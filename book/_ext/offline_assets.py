@@ -34,7 +34,11 @@ _COPIES = [
 
 
 def _node_modules(app: Sphinx) -> Path:
-    path = Path(app.srcdir) / "node_modules"
+    # Like Node's own lookup: the source folder or the nearest parent with a node_modules,
+    # so that a one-page build (`jupyter-book build book/X.ipynb`) finds the root's.
+    src = Path(app.srcdir).resolve()
+    path = next((d / "node_modules" for d in (src, *src.parents) if (d / "node_modules").is_dir()),
+                src / "node_modules")
     missing = [src for src, _, _ in _COPIES if not (path / src).is_dir()]
     if missing:
         raise ExtensionError(
