@@ -78,9 +78,9 @@ def test_balanced_accuracy_cases_include_a_missing_class_and_imbalance():
 # ---------------------------------------------------------------- window width
 
 
-def good_width(rates, scores, tolerance):
+def width_around_best(rates, scores, tolerance):
+    # Walk left and right from the best score while the scores stay good; decades between the ends.
     rates = np.asarray(rates, dtype=float)
-    scores = np.where(np.isfinite(scores), scores, -np.inf)
     best = int(np.argmax(scores))
     good = scores >= scores[best] - tolerance
     low = high = best
@@ -89,6 +89,10 @@ def good_width(rates, scores, tolerance):
     while high < len(rates) - 1 and good[high + 1]:
         high += 1
     return float(np.log10(rates[high] / rates[low]))
+
+
+def good_width(rates, scores, tolerance):
+    return width_around_best(rates, np.where(np.isfinite(scores), scores, -np.inf), tolerance)
 
 
 def test_window_width_reference_on_a_hand_made_sweep():
@@ -121,18 +125,9 @@ def test_window_width_wrong_answers_are_reported(wrong, what):
 
 
 def test_window_width_nan_unaware_answer_is_caught():
-    def nan_unaware(rates, scores, tolerance):  # np.argmax picks a NaN as the best
-        best = int(np.argmax(scores))
-        good = scores >= scores[best] - tolerance
-        low = high = best
-        while low > 0 and good[low - 1]:
-            low -= 1
-        while high < len(rates) - 1 and good[high + 1]:
-            high += 1
-        return float(np.log10(rates[high] / rates[low]))
-
+    # np.argmax picks a NaN as the best
     with np.errstate(invalid="ignore"):
-        assert not check_window_width(nan_unaware)
+        assert not check_window_width(width_around_best)
 
 
 @pytest.mark.parametrize("n", [0, 1, 1.5])
