@@ -80,10 +80,11 @@ class Ramp(Schedule):
 
     for :math:`t = 0, \dots, N - 1` (``num_steps`` is :math:`N`); after the last
     step the rate stays at :math:`\alpha_{\mathrm{end}}`. The exponential ramp
-    multiplies the rate by the same factor :math:`q = (\alpha_{\mathrm{end}} /
-    \alpha_{\mathrm{start}})^{1/(N-1)}` every step, so it spends as many steps in
-    every decade (fastai's ``lr_find``, and the default); the linear ramp is Smith's
-    original, which spends nearly all its steps in the top decade.
+    multiplies the rate by the same factor
+    :math:`q = (\alpha_{\mathrm{end}} / \alpha_{\mathrm{start}})^{1/(N-1)}` every step,
+    so it spends as many steps in every decade (fastai's ``lr_find``, and the
+    default); the linear ramp is Smith's original, which spends nearly all its
+    steps in the top decade.
 
     The first and the last rate are ``start_lr`` and ``end_lr`` (fastai's ramp stops
     one factor :math:`q` short of ``end_lr``).
