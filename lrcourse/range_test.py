@@ -348,9 +348,10 @@ def slide(lrs: ArrayLike, smoothed: ArrayLike, window: float = 1.2, thresh: floa
     point of the curve, slide the window left until the curve is straight all across
     it,
 
-    .. math:: \max_{l \le i, j \le r} |g_i - g_j| \le \tau \max_i |g_i|,
+    .. math:: \max_{l \le i, j \le r} |g_i - g_j| \le \tau \max_{i \ge a} |g_i|,
 
-    and return its left end :math:`\alpha_l`. Coming from the blow-up on the right,
+    where :math:`a` is the start of the :func:`descent`, and return its left end
+    :math:`\alpha_l`. Coming from the blow-up on the right,
     the first straight stretch is the flat bottom if it is wide, otherwise the steady
     part of the slide down: :math:`\alpha_l` lies a window before the point where the
     loss stops sliding, a back-off like :func:`minimum`'s factor of 10. ``thresh`` is
