@@ -43,7 +43,8 @@ _ROLE = re.compile(r":(?:class|meth|func|mod|attr|obj|data):`(~?)([^`]+)`")
 
 def _inline(text: str) -> str:
     """Turn reStructuredText inline markup into MyST Markdown."""
-    text = re.sub(r":math:`([^`]+)`", lambda m: f"${m.group(1)}$", text)
+    # A role may wrap onto the next line of its paragraph: its content is joined with a space.
+    text = re.sub(r":math:`([^`]+)`", lambda m: f"${' '.join(m.group(1).split())}$", text)
     # As in Sphinx, a leading ~ shows only the last component of the dotted name.
     text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
     return text.replace("``", "`")
@@ -62,20 +63,30 @@ def docstring_markdown(obj: Any) -> str:
     ...
     ...     .. math:: \alpha_t = \gamma \alpha_0
     ...
-    ...     See :class:`~lrcourse.schedules.Constant` and ``lr``.
+    ...     See :class:`~lrcourse.schedules.Constant` and ``lr``; a role may wrap, :math:`\alpha_t
+    ...     \le \alpha_0`.
     ...     '''
     >>> print(docstring_markdown(Demo))
     Scale by $\gamma$.
     <BLANKLINE>
     $$\alpha_t = \gamma \alpha_0$$
     <BLANKLINE>
-    See `Constant` and `lr`.
+    See `Constant` and `lr`; a role may wrap, $\alpha_t \le \alpha_0$.
     """
     lines = (inspect.getdoc(obj) or "").splitlines()
     out: list[str] = []
+    prose: list[str] = []  # the lines of the current paragraph, converted together
+
+    def flush() -> None:
+        if prose:
+            out.extend(_inline("\n".join(prose)).split("\n"))
+            prose.clear()
+
     i = 0
     while i < len(lines):
         line = lines[i]
+        if line.startswith((".. math::", ">>>")) or line.rstrip() == "References:" or not line.strip():
+            flush()
         if line.startswith(".. math::"):
             inline_math = line[len(".. math::"):].strip()
             i += 1
@@ -103,8 +114,9 @@ def docstring_markdown(obj: Any) -> str:
                 out.append(_inline(lines[i].strip()))
                 i += 1
             continue
-        out.append(_inline(line))
+        prose.append(line)
         i += 1
+    flush()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
