@@ -121,7 +121,8 @@ def good_window(rates: ArrayLike, scores: ArrayLike, tolerance: float, *, higher
         raise ValueError(f"scores must have the shape of rates, {grid.shape}, got {values.shape}")
     if not (np.all(np.isfinite(grid)) and np.all(grid > 0) and np.all(np.diff(grid) > 0)):
         raise ValueError(f"rates must be finite, > 0 and increasing, got {grid.tolist()}")
-    if not (isinstance(tolerance, (int, float, np.floating)) and np.isfinite(tolerance) and tolerance >= 0):
+    if not (isinstance(tolerance, (int, float, np.integer, np.floating)) and not isinstance(tolerance, bool)
+            and np.isfinite(tolerance) and tolerance >= 0):
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
     signed = values if higher_is_better else -values
     signed = np.where(np.isfinite(signed), signed, -np.inf)  # a failed run is never good
@@ -182,6 +183,10 @@ def paired_interval(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Int
 
     :math:`c` being ``confidence``. It contains the true mean difference with
     probability :math:`c` when the :math:`d_i` are independent and roughly normal.
+    When every :math:`d_i` is the same (scores measured on a coarse grid can do that),
+    :math:`s = 0` and the interval has no width: with a few pairs, such a "difference
+    beyond the noise" deserves the caution of a sign test, not the confidence of a
+    t-interval.
 
     >>> interval = paired_interval([0.91, 0.93, 0.92], [0.90, 0.91, 0.91])
     >>> round(interval.mean, 4), round(interval.half, 4), interval.verdict()

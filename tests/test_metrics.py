@@ -96,6 +96,8 @@ def test_window_for_a_loss_and_with_failed_runs():
     ([], [], 0.1, "non-empty"),
     ([0.01, 0.1], [1.0, 0.5], -0.1, "tolerance"),
     ([0.01, 0.1], [1.0, 0.5], float("nan"), "tolerance"),
+    ([0.01, 0.1], [1.0, 0.5], True, "tolerance"),
+    ([0.01, 0.1], [1.0, 0.5], "0.1", "tolerance"),
     ([0.01, 0.1], [np.nan, np.nan], 0.1, "every run failed"),
 ])
 def test_window_rejects_bad_input(rates, scores, tolerance, match):
