@@ -17,6 +17,8 @@ for torch:
   sweep, and paired confidence intervals over seeds.
 - :mod:`lrcourse.plots`, :mod:`lrcourse.widgets`, :mod:`lrcourse.display`: figures,
   explorers that work in static HTML, and the package's code shown in the book.
+- :mod:`lrcourse.exercises`: the checkers of the chapters' code exercises.
+- :mod:`lrcourse.device`: the device every run uses (CUDA, then MPS, then the CPU).
 """
 
 __version__ = "0.1.0"

@@ -41,6 +41,10 @@ def show_source(obj: Any, *, docstring: bool = True) -> Markdown:
 _ROLE = re.compile(r":(?:class|meth|func|mod|attr|obj|data):`(~?)([^`]+)`")
 
 
+# The first line of a reference: authors, then the year in parentheses, e.g. "Kingma, D. P. and Ba, J. (2015)."
+_REFERENCE_START = re.compile(r"^[A-Z][^()]{0,200}\(\d{4}[a-z]?\)")
+
+
 def _inline(text: str) -> str:
     """Turn reStructuredText inline markup into MyST Markdown."""
     # A role may wrap onto the next line of its paragraph: its content is joined with a space.
@@ -110,9 +114,15 @@ def docstring_markdown(obj: Any) -> str:
         if line.rstrip() == "References:":
             out.extend(["**References**", ""])
             i += 1
+            entries: list[str] = []  # one per work: a line "Author, A. (2015). ..." starts the next
             while i < len(lines) and (not lines[i].strip() or lines[i].startswith(" ")):
-                out.append(_inline(lines[i].strip()))
+                text = lines[i].strip()
+                if text and (not entries or _REFERENCE_START.match(text)):
+                    entries.append(text)
+                elif text:
+                    entries[-1] += " " + text
                 i += 1
+            out.extend([*(f"- {_inline(entry)}" for entry in entries), ""])
             continue
         prose.append(line)
         i += 1

@@ -67,3 +67,20 @@ def test_the_check_can_fail():
         b)` in another paragraph."""
 
     assert ":math:" in docstring_markdown(Broken)
+
+
+def test_references_render_one_bullet_per_work():
+    class Cited:
+        """Do a thing.
+
+        References:
+            Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic
+            optimization. ICLR.
+            Reddi, S. J., Kale, S. and Kumar, S. (2018). On the convergence of Adam and
+            beyond. ICLR (AMSGrad).
+        """
+
+    assert docstring_markdown(Cited).endswith(
+        "**References**\n\n"
+        "- Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization. ICLR.\n"
+        "- Reddi, S. J., Kale, S. and Kumar, S. (2018). On the convergence of Adam and beyond. ICLR (AMSGrad).")
