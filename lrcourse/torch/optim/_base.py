@@ -58,6 +58,22 @@ class Optimizer(torch.optim.Optimizer):
         """Update ``params``, the tensors of ``group`` that have a gradient; each subclass implements it."""
         raise NotImplementedError
 
+    def _counted_states(self, params: list[torch.Tensor], **buffers: float) -> list[dict[str, Any]]:
+        """Return the state of each of ``params`` with its step counter advanced by one.
+
+        A parameter seen for the first time gets torch's layout: ``step`` (see
+        :func:`new_step`) and one buffer per keyword, shaped like the parameter and
+        filled with the given value, e.g. ``exp_avg=0.0``.
+        """
+        states = [self.state[p] for p in params]
+        for p, state in zip(params, states):
+            if not state:
+                state["step"] = new_step()
+                for name, fill in buffers.items():
+                    state[name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
+            state["step"] += 1
+        return states
+
 
 def new_step() -> torch.Tensor:
     """Return a step counter as ``torch.optim`` keeps it: a float scalar on the CPU.

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from lrcourse.numpy._hyperparams import check_nonnegative
-from lrcourse.torch.optim._base import Impl, Optimizer, new_step
+from lrcourse.torch.optim._base import Impl, Optimizer
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -91,14 +90,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults, impl)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        states = [self.state[p] for p in params]
-        for p, state in zip(params, states):
-            if not state:
-                state["step"] = new_step()
-                state["sum"] = torch.full_like(
-                    p, group["initial_accumulator_value"], memory_format=torch.preserve_format
-                )
-            state["step"] += 1
+        states = self._counted_states(params, sum=group["initial_accumulator_value"])
         self._update(
             params,
             [p.grad for p in params],

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from lrcourse.numpy._hyperparams import check_between, check_nonnegative
-from lrcourse.torch.optim._base import Impl, Optimizer, new_step
+from lrcourse.torch.optim._base import Impl, Optimizer
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -105,15 +105,8 @@ class Adam(Optimizer):
         super().__init__(params, defaults, impl)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        states = [self.state[p] for p in params]
-        for p, state in zip(params, states):
-            if not state:
-                state["step"] = new_step()
-                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["step"] += 1
+        maximum = {"max_exp_avg_sq": 0.0} if group["amsgrad"] else {}
+        states = self._counted_states(params, exp_avg=0.0, exp_avg_sq=0.0, **maximum)
         beta1, beta2 = group["betas"]
         steps = [int(state["step"].item()) for state in states]  # t, the number of this update
         self._update(

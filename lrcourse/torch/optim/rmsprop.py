@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from lrcourse.numpy._hyperparams import check_between, check_nonnegative
-from lrcourse.torch.optim._base import Impl, Optimizer, new_step
+from lrcourse.torch.optim._base import Impl, Optimizer
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -93,16 +92,11 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults, impl)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        states = [self.state[p] for p in params]
-        for p, state in zip(params, states):
-            if not state:
-                state["step"] = new_step()
-                state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if group["momentum"] != 0:
-                    state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if group["centered"]:
-                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["step"] += 1  # kept for torch's state layout; RMSprop's formula does not use t
+        optional = {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
+        if group["centered"]:
+            optional["grad_avg"] = 0.0
+        # step is kept for torch's state layout; RMSprop's formula does not use t
+        states = self._counted_states(params, square_avg=0.0, **optional)
         self._update(
             params,
             [p.grad for p in params],
