@@ -13,18 +13,7 @@ from lrcourse.torch import ScheduleLR
 from lrcourse.training import evaluate
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run each test on one torch thread, then restore the setting.
-
-    These tensors are small: a second thread gains nothing, and on a shared machine
-    every parallel region waits for a core that another process holds (measured here:
-    100 times slower under load).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def n_weights(model: torch.nn.Module) -> int:

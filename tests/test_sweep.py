@@ -30,18 +30,7 @@ from lrcourse.sweep import ScaledSchedule, grid, sweep, vmap_loss  # noqa: E402
 from lrcourse.training import fit  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run each test on one torch thread, then restore the setting.
-
-    These tensors are small: a second thread gains nothing, and on a shared machine
-    every parallel region waits for a core that another process holds (measured here:
-    100 times slower under load).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 OPTIMIZERS = [
