@@ -63,13 +63,13 @@ def effective_lr(opt: Optimizer, state: Any) -> Params:
     t = int(count)
     lr = learning_rate(opt.lr, t - 1)
     if isinstance(opt, Adagrad):
-        trees = [state.sum_of_squares]
+        denominators = state.sum_of_squares
     elif isinstance(opt, RMSprop):
-        trees = [state.nu]
+        denominators = state.nu
     else:
-        trees = [state.nu_max if opt.amsgrad else state.nu]
+        denominators = state.nu_max if opt.amsgrad else state.nu
     rates = []
-    for buffer in leaves(trees[0]):
+    for buffer in leaves(denominators):
         if isinstance(opt, Adagrad):
             rate, eta, eps = for_leaf(buffer, lr, opt.lr_decay, opt.eps)
             rates.append(rate / (1 + (t - 1) * eta) / (np.sqrt(buffer) + eps))
@@ -79,4 +79,4 @@ def effective_lr(opt: Optimizer, state: Any) -> Params:
         else:
             rate, beta2, eps = for_leaf(buffer, lr, opt.betas[1], opt.eps)
             rates.append(rate / (np.sqrt(buffer / (1 - beta2**t)) + eps))
-    return rebuild(trees[0], rates)
+    return rebuild(denominators, rates)
