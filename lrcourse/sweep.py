@@ -52,7 +52,7 @@ from lrcourse.numpy._tree import Params
 from lrcourse.problems import Problem
 from lrcourse.schedules import Schedule
 
-__all__ = ["sweep", "grid", "SweepResult", "ScaledSchedule", "vmap_loss"]
+__all__ = ["sweep", "grid", "SweepResult", "ScaledSchedule", "vmap_loss", "run_outputs", "run_scores"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,6 +299,39 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
                 params, state = opt.step(params, {name: bridge.to_array(g) for name, g in zip(weights, grads)}, state)
     losses_array = torch.stack(history, dim=1).to("cpu", torch.float64).numpy()
     return losses_array, {name: bridge.to_numpy(a) for name, a in params.items()}, bridge.backend
+
+
+def run_outputs(model: nn.Module, params: Mapping[str, NDArray[Any]], X: torch.Tensor) -> torch.Tensor:
+    """Return the outputs on ``X`` of the ``K`` trained runs of a model sweep, shape ``(K, N, ...)``.
+
+    ``params`` is :attr:`SweepResult.params` of a sweep of ``model`` (each array with
+    the runs on axis 0); one forward pass maps the model over the runs, without
+    gradients. The module's own weights are not used or changed.
+
+    >>> from lrcourse.models import SoftmaxRegression
+    >>> model = SoftmaxRegression(3, 2)
+    >>> params = {name: np.stack([p.detach().numpy(), 0 * p.detach().numpy()]) for name, p in model.named_parameters()}
+    >>> run_outputs(model, params, torch.ones(4, 3)).shape, bool((run_outputs(model, params, torch.ones(4, 3))[1] == 0).all())
+    (torch.Size([2, 4, 2]), True)
+    """
+    weights = {name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in params.items()}
+    with torch.no_grad():
+        return vmap(lambda w: functional_call(model, w, (X,)))(weights)
+
+
+def run_scores(model: nn.Module, params: Mapping[str, NDArray[Any]], X: torch.Tensor,
+               y: torch.Tensor) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the cross-entropy and the accuracy on ``(X, y)`` of each of the ``K`` runs of a classifier sweep.
+
+    Both have shape ``(K,)``, from one forward pass (:func:`run_outputs`). A run whose
+    loss is not finite (it diverged: its weights hold NaN or inf) gets the loss
+    ``inf``; its accuracy is what its outputs give.
+    """
+    scores = run_outputs(model, params, X)  # (K, N, classes)
+    loss = torch.nn.functional.cross_entropy(scores.permute(0, 2, 1), y.expand(len(scores), -1),
+                                             reduction="none").mean(dim=1).numpy()
+    accuracy = (scores.argmax(dim=-1) == y).double().mean(dim=1).numpy()
+    return np.where(np.isfinite(loss), loss, np.inf), accuracy
 
 
 def vmap_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

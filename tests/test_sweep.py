@@ -26,7 +26,7 @@ from lrcourse.models import MLP, SmallCNN, SoftmaxRegression  # noqa: E402
 from lrcourse.plots import plot_sweep  # noqa: E402
 from lrcourse.problems import Beale, NoisyQuadratic, Problem, Quadratic, Rosenbrock, Saddle  # noqa: E402
 from lrcourse.schedules import StepDecay, Warmup  # noqa: E402
-from lrcourse.sweep import ScaledSchedule, grid, sweep, vmap_loss  # noqa: E402
+from lrcourse.sweep import ScaledSchedule, grid, run_outputs, run_scores, sweep, vmap_loss  # noqa: E402
 from lrcourse.training import fit  # noqa: E402
 
 
@@ -294,3 +294,22 @@ def test_model_sweep_on_cuda_matches_the_cpu(wine64) -> None:
     on_gpu = sweep(model, lnp.Adam, lr=[1e-2, 1e-1], steps=10, data=(X, y), device="cuda")
     assert on_gpu.backend in ("cupy", "numpy (host copies)")
     np.testing.assert_allclose(on_gpu.losses, on_cpu.losses, rtol=1e-10)
+
+
+def test_run_scores_equal_each_run_evaluated_alone():
+    digits = load("digits", seed=0)
+    X, y = digits.tensors("train", "cpu")
+    X_val, y_val = digits.tensors("val", "cpu")
+    model = MLP(X.shape[1], 10, hidden=(8,), seed=0)
+    result = sweep(model, lnp.SGD, lr=[0.01, 0.3, 1e4], steps=20, data=(X, y), device="cpu")
+    loss, accuracy = run_scores(model, result.params, X_val, y_val)
+    assert result.diverged.tolist() == [False, False, True]
+    for k in range(2):
+        alone = copy.deepcopy(model)
+        alone.load_state_dict({name: torch.from_numpy(array[k]) for name, array in result.params.items()})
+        with torch.no_grad():
+            out = alone(X_val)
+        assert loss[k] == pytest.approx(F.cross_entropy(out, y_val).item(), rel=1e-5)
+        assert accuracy[k] == pytest.approx((out.argmax(1) == y_val).double().mean().item())
+        torch.testing.assert_close(run_outputs(model, result.params, X_val)[k], out, rtol=1e-5, atol=1e-6)
+    assert loss[2] == np.inf
