@@ -6,11 +6,12 @@ import ast
 import re
 import inspect
 import textwrap
+from collections.abc import Iterable
 from typing import Any
 
 from IPython.display import Markdown
 
-__all__ = ["show_source", "show_doc", "docstring_markdown"]
+__all__ = ["show_source", "show_doc", "docstring_markdown", "reference_entries"]
 
 
 def show_source(obj: Any, *, docstring: bool = True) -> Markdown:
@@ -41,8 +42,31 @@ def show_source(obj: Any, *, docstring: bool = True) -> Markdown:
 _ROLE = re.compile(r":(?:class|meth|func|mod|attr|obj|data):`(~?)([^`]+)`")
 
 
-# The first line of a reference: authors, then the year in parentheses, e.g. "Kingma, D. P. and Ba, J. (2015)."
-_REFERENCE_START = re.compile(r"^[A-Z][^()]{0,200}\(\d{4}[a-z]?\)")
+# A line of a References section that names a year, "(2015).", starts the next work.
+_REFERENCE_YEAR = re.compile(r"\(\d{4}[a-z]?\)\.")
+
+
+def reference_entries(lines: Iterable[str]) -> list[list[str]]:
+    """Split the lines of a docstring's ``References:`` section into the lines of each work.
+
+    The package writes each reference from a new line, authors and then the year
+    (``Kingma, D. P. and Ba, J. (2015). Adam: ...``), wrapped at the same indentation;
+    a line that names a year in that form starts the next reference. Lines come back
+    stripped, blank ones dropped. The book's API reference (``book/_ext/type_aliases.py``)
+    splits the sections the same way.
+
+    >>> reference_entries(["  Polyak, B. T. (1964). Some methods of speeding up the", "  convergence of iteration methods.",
+    ...                    "  Nesterov, Y. (2018). Lectures on convex optimization."])
+    [['Polyak, B. T. (1964). Some methods of speeding up the', 'convergence of iteration methods.'], ['Nesterov, Y. (2018). Lectures on convex optimization.']]
+    """
+    entries: list[list[str]] = []
+    for line in lines:
+        text = line.strip()
+        if text and (not entries or _REFERENCE_YEAR.search(text)):
+            entries.append([text])
+        elif text:
+            entries[-1].append(text)
+    return entries
 
 
 def _inline(text: str) -> str:
@@ -114,15 +138,11 @@ def docstring_markdown(obj: Any) -> str:
         if line.rstrip() == "References:":
             out.extend(["**References**", ""])
             i += 1
-            entries: list[str] = []  # one per work: a line "Author, A. (2015). ..." starts the next
+            section: list[str] = []
             while i < len(lines) and (not lines[i].strip() or lines[i].startswith(" ")):
-                text = lines[i].strip()
-                if text and (not entries or _REFERENCE_START.match(text)):
-                    entries.append(text)
-                elif text:
-                    entries[-1] += " " + text
+                section.append(lines[i])
                 i += 1
-            out.extend([*(f"- {_inline(entry)}" for entry in entries), ""])
+            out.extend([*(f"- {_inline(' '.join(entry))}" for entry in reference_entries(section)), ""])
             continue
         prose.append(line)
         i += 1

@@ -17,7 +17,8 @@ The package's docstrings end with a ``References:`` section, one reference after
 each starting on a new line (``Kingma, D. P. and Ba, J. (2015). Adam: ...``) and wrapped
 at the same indentation. Read as reStructuredText, that is one paragraph: two references
 run into each other. :func:`_tidy_docstring` turns the section into a rubric and a
-bullet list, one item for each line that names a year, ``(2015).``. It also drops the
+bullet list, split as :func:`lrcourse.display.reference_entries` splits it (a line that
+names a year, ``(2015).``, starts the next item). It also drops the
 text Python gives a NamedTuple's fields (``Alias for field number 0``), which says nothing
 to a reader: the class's docstring describes its fields.
 
@@ -40,6 +41,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util.nodes import make_refnode
 from sphinx.util.typing import stringify_annotation
+
+from lrcourse.display import reference_entries
 
 
 def _resolve_alias(app: Sphinx, env: BuildEnvironment, node: pending_xref,
@@ -102,7 +105,6 @@ def _resolve_reexport(app: Sphinx, env: BuildEnvironment, node: pending_xref,
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, name)
 
 
-_YEAR = re.compile(r"\(\d{4}[a-z]?\)\.")  # "(2015)." starts a reference
 _FIELD_ALIAS = re.compile(r"Alias for field number \d+")
 
 
@@ -122,17 +124,13 @@ def _tidy_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any,
             continue
         indent = line[: len(line) - len(line.lstrip())]
         i += 1
-        entries: list[list[str]] = []
+        section: list[str] = []
         while i < len(lines) and lines[i].strip() and \
                 len(lines[i]) - len(lines[i].lstrip()) > len(indent):
-            text = lines[i].strip()
-            if _YEAR.search(text) or not entries:
-                entries.append([text])
-            else:
-                entries[-1].append(text)
+            section.append(lines[i])
             i += 1
         out.extend([f"{indent}.. rubric:: References", ""])
-        for entry in entries:
+        for entry in reference_entries(section):
             out.append(f"{indent}- {entry[0]}")
             out.extend(f"{indent}  {text}" for text in entry[1:])
         out.append("")
