@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import html
+import os
 import re
 import inspect
 import textwrap
@@ -11,7 +13,7 @@ from typing import Any
 
 from IPython.display import Markdown
 
-__all__ = ["show_source", "show_doc", "docstring_markdown", "reference_entries"]
+__all__ = ["show_source", "show_doc", "docstring_markdown", "reference_entries", "glue"]
 
 
 def show_source(obj: Any, *, docstring: bool = True) -> Markdown:
@@ -157,3 +159,59 @@ def show_doc(obj: Any) -> Markdown:
     computes it, so the text and the code cannot disagree.
     """
     return Markdown(docstring_markdown(obj))
+
+
+# Set by the book's build (book/_ext/execution_cache.py) in every kernel it starts: the
+# built page shows glued numbers in its prose, so the live fallback below stays out of it.
+BOOK_BUILD_VARIABLE = "LRCOURSE_BOOK_BUILD"
+
+
+class _Text(str):
+    """A string whose repr is itself, so that ``{glue}`` shows it without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def glue(name: str, value: Any, fmt: str = ".3g") -> str:
+    """Hand a number the run produced to the prose, and return it as the prose shows it.
+
+    The text of a chapter never types a number that a computation produced: it names it,
+    ``{glue}`name```, and myst-nb puts in what this call recorded, so the page says what
+    ran on the machine that built it. ``value`` is formatted once, here, with ``fmt``
+    (``format(value, fmt)``; a string is taken as it is), so the page, the live notebook
+    and an ``assert`` on the returned text agree to the character.
+
+    In a live notebook (Jupyter, where markdown cannot run code) the roles stay as they
+    are; there the call also displays ``name = text`` under the cell, so a reader sees
+    every number next to the code that made it. The book's build sets
+    ``LRCOURSE_BOOK_BUILD`` and the page shows the numbers in the prose only.
+
+    >>> glue("ratio", 296.4281, ".0f")
+    '296'
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"glue: name must be an identifier-like string, got {name!r}")
+    text = value if isinstance(value, str) else format(value, fmt)
+    if not _in_ipython():  # a script or a doctest: nothing to record
+        return text
+    try:
+        from myst_nb import glue as _myst_glue
+    except ImportError:  # the book's extras are not installed: a live notebook only
+        pass
+    else:
+        _myst_glue(name, _Text(text), display=False)
+    if not os.environ.get(BOOK_BUILD_VARIABLE):
+        from IPython.display import HTML, display
+
+        display(HTML(f'<span style="color:#666;font-size:85%">{html.escape(name)} = '
+                     f'<b>{html.escape(text)}</b></span>'))
+    return text
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
