@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import resource
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -117,6 +118,11 @@ def _execute_one(path: str, environment: dict[str, str], timeout: int):
     os.environ.update(environment)
     os.environ["MPLBACKEND"] = "Agg"
     os.environ[BOOK_BUILD] = "1"
+    # torch.compile's on-disk cache does not key its generated C++ on ATEN_CPU_CAPABILITY:
+    # code vectorised for this CPU, reused under the portable kernels, fails to compile
+    # ("'at::vec' has not been declared"). One cache folder per kernel level.
+    level = environment.get("ATEN_CPU_CAPABILITY", "native")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"torchinductor-lrcourse-{level}")
     nb = nbformat.read(path, as_version=4)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -205,13 +211,15 @@ RUNS = ROOT / "_build" / "notebook-runs"
 
 def save(runs: list[Run], name: str) -> Path:
     """Write runs to ``_build/notebook-runs/<name>.json``, merged with earlier ones."""
+    import fcntl
+
     RUNS.mkdir(parents=True, exist_ok=True)
     path = RUNS / f"{name}.json"
-    known = {r["notebook"]: r for r in json.loads(path.read_text())} if path.exists() else {}
-    known.update({r.notebook: asdict(r) for r in runs})
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")  # atomic: runs may save side by side
-    temporary.write_text(json.dumps(list(known.values()), indent=1))
-    temporary.replace(path)
+    with open(RUNS / ".lock", "w") as lock:  # runs save side by side (pytest -n 2)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        known = {r["notebook"]: r for r in json.loads(path.read_text())} if path.exists() else {}
+        known.update({r.notebook: asdict(r) for r in runs})
+        path.write_text(json.dumps(list(known.values()), indent=1))
     return path
 
 
