@@ -164,6 +164,7 @@ def show_doc(obj: Any) -> Markdown:
 # Set by the book's build (book/_ext/execution_cache.py) in every kernel it starts: the
 # built page shows glued numbers in its prose, so the live fallback below stays out of it.
 BOOK_BUILD_VARIABLE = "LRCOURSE_BOOK_BUILD"
+LIVE_GLUE_CLASS = "lrcourse-glue-live"  # the browser test checks that no page shows one
 
 
 class _Text(str):
@@ -204,7 +205,7 @@ def glue(name: str, value: Any, fmt: str = ".3g") -> str:
     if not os.environ.get(BOOK_BUILD_VARIABLE):
         from IPython.display import HTML, display
 
-        display(HTML(f'<span style="color:#666;font-size:85%">{html.escape(name)} = '
+        display(HTML(f'<span class="{LIVE_GLUE_CLASS}" style="color:#666;font-size:85%">{html.escape(name)} = '
                      f'<b>{html.escape(text)}</b></span>'))
     return text
 

@@ -6,7 +6,7 @@ errors, no resource fails to load, and every explorer works with no kernel behin
 page: moving its slider changes the frame shown. A full-page screenshot of each page is saved
 under ``_build/screenshots/`` for a person to look at.
 
-The book is built by ``jupyter-book build . --all -W`` unless every page in
+The book is built by ``jupyter-book build . -W`` unless every page in
 ``_build/html`` is newer than every source (CI builds it just before the tests). The browser is Debian's
 ``chromium`` driven by Playwright; without it the test is skipped locally, and fails
 under CI (``CI`` set), where ``.ci/run`` installs it.
@@ -29,6 +29,8 @@ import yaml
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from lrcourse.display import LIVE_GLUE_CLASS
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -43,7 +45,8 @@ CHROMIUM_FLAGS = [
 ]
 SOURCES = ["book", "lrcourse", "_config.yml", "_toc.yml", "package.json"]
 
-pytestmark = pytest.mark.browser
+# One worker opens every page (pytest -n 2 --dist loadgroup): the book is built, and served, once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 # Console warnings that are known and harmless; any other warning, and every error, fails.
 KNOWN_WARNINGS = [
@@ -76,13 +79,13 @@ def _build_is_fresh() -> bool:
 def book() -> Path:
     """The built HTML book, built now if it is missing or older than its sources.
 
-    ``--all``: Sphinx rebuilds only pages whose own source changed, so a change to the
-    package would otherwise never reach the pages that run it.
+    The notebooks' outputs come from the execution cache (``book/_ext/execution_cache.py``),
+    which also has Sphinx read every notebook again when the package changed.
     """
     if not _build_is_fresh():
         jupyter_book = Path(sys.executable).with_name("jupyter-book")
         result = subprocess.run(
-            [str(jupyter_book), "build", ".", "--all", "-W", "-n", "--keep-going"],
+            [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
             cwd=ROOT, capture_output=True, text=True, timeout=1800,
         )
         assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -145,6 +148,14 @@ _MATH_STATE = """() => {
 }"""
 
 
+# A glue role that myst-nb did not resolve stays as text; the live-notebook fallback of
+# lrcourse.display.glue must not reach a page (the build sets LRCOURSE_BOOK_BUILD).
+_UNGLUED = f"""() => ({{
+    roles: (document.querySelector('main') || document.body).innerText.match(/\\{{glue[^}}]*\\}}`[^`]*`/g) || [],
+    live: document.querySelectorAll('.{LIVE_GLUE_CLASS}').length,
+}})"""
+
+
 @pytest.mark.parametrize("page_path", _pages())
 def test_page_renders_offline_without_errors(page_path: str, server: str, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -173,6 +184,7 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
     # startup.promise resolves once MathJax has typeset the page (evaluate awaits it).
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     math = page.evaluate(_MATH_STATE)
+    unglued = page.evaluate(_UNGLUED)
     explorers = _check_explorers(page)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -184,6 +196,7 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
     assert problems == [], "\n".join(problems)
     assert math["typeset"] == math["formulas"], f"{math['formulas'] - math['typeset']} formulas not typeset"
     assert math["errors"] == [], f"TeX errors: {math['errors']}"
+    assert unglued == {"roles": [], "live": 0}, f"numbers not glued into the prose: {unglued}"
     for readouts, frames in explorers:
         assert readouts[0] != readouts[1], f"slider readout did not move: {readouts}"
         assert frames[0] != frames[1] and frames[1], f"slider moved {readouts} but the frame stayed {frames}"

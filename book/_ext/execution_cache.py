@@ -232,10 +232,11 @@ def report(names: Iterable[str] = ("native", "perturbed")) -> str:
             table.setdefault(r["notebook"], {})[name] = r
     if not table:
         return "no notebook runs recorded (run `python book/_ext/execution_cache.py execute`)"
+    names = tuple(names)
     head = "| notebook | " + " | ".join(f"{n} wall s | {n} CPU s" for n in names) + " |"
     lines = [head, "|---|" + "---:|---:|" * len(tuple(names))]
-    for nb in sorted(table, key=lambda n: [str(p.relative_to(ROOT)) for p in notebooks()].index(n)
-                     if n in [str(p.relative_to(ROOT)) for p in notebooks()] else 99):
+    order = [str(p.relative_to(ROOT)) for p in notebooks()]
+    for nb in [n for n in order if n in table]:  # the book's notebooks, in its order
         cells = []
         for name in names:
             r = table[nb].get(name)
@@ -244,7 +245,7 @@ def report(names: Iterable[str] = ("native", "perturbed")) -> str:
                 f"{r['cpu_s']:.1f}"]
         lines.append(f"| {nb} | " + " | ".join(cells) + " |")
     for name in names:
-        total = sum(table[nb][name]["wall_s"] for nb in table if name in table[nb])
+        total = sum(table[nb][name]["wall_s"] for nb in order if name in table.get(nb, {}))
         lines.append(f"{name}: {total:.0f} s of kernel wall time in all")
     lines.append(f"(⚠: over the {BUDGET_S:.0f} s budget of one notebook on the 2-core machine)")
     return "\n".join(lines)
@@ -279,13 +280,26 @@ def setup(app):
     """Sphinx: read (and write) the execution cache of the package as it is now."""
 
     os.environ[BOOK_BUILD] = "1"  # for the kernels myst-nb starts itself, on a cache miss
+    current = package_hash()
 
     def point_at_cache(app, config):
         if config.nb_execution_mode == "cache":
             config.nb_execution_cache_path = str(cache_path())
 
+    def notebooks_of_an_older_package(app, env, added, changed, removed):
+        # Sphinx reads again only the pages whose source changed; a page that executes
+        # the package must be read again when the package changed (no more `--all`).
+        if getattr(env, "lrcourse_package_hash", current) == current:
+            return []
+        return [doc for doc in env.found_docs if env.doc2path(doc).endswith(".ipynb")]
+
+    def remember(app, env, docnames):
+        env.lrcourse_package_hash = current
+
     app.connect("config-inited", point_at_cache, priority=900)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    app.connect("env-get-outdated", notebooks_of_an_older_package)
+    app.connect("env-before-read-docs", remember)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
 
 
 if __name__ == "__main__":
