@@ -116,7 +116,9 @@ def _execute_one(path: str, environment: dict[str, str], timeout: int):
 
     os.environ.update(SINGLE_THREAD)
     os.environ.update(environment)
-    os.environ["MPLBACKEND"] = "Agg"
+    # The inline backend, as in Jupyter (it renders with Agg): a plain "Agg" here would drop
+    # every figure from the outputs, and so from the book.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ[BOOK_BUILD] = "1"
     # torch.compile's on-disk cache does not key its generated C++ on ATEN_CPU_CAPABILITY:
     # code vectorised for this CPU, reused under the portable kernels, fails to compile
@@ -272,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     save(runs, "perturbed" if perturbed else "native")
     failed = [r for r in runs if r.error or r.wall_s > CEILING_S]
     for r in failed:
-        print(f"\n{r.notebook} failed{' under ' + str(r.environment) if r.environment else ''}:\n{r.error}")
+        why = r.error or f"it ran {r.wall_s:.0f} s, over the {CEILING_S:.0f} s ceiling for a runaway"
+        print(f"\n{r.notebook} failed{' under ' + str(r.environment) if r.environment else ''}:\n{why}")
     return 1 if failed else 0
 
 
