@@ -174,6 +174,14 @@ class _Text(str):
         return str(self)
 
 
+class _Glued(str):
+    """What :func:`glue` returns: a plain string, which a cell ending in ``glue(...)`` does
+    not echo as its output (the live fallback has shown it already)."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def glue(name: str, value: Any, fmt: str = ".3g") -> str:
     """Hand a number the run produced to the prose, and return it as the prose shows it.
 
@@ -193,7 +201,7 @@ def glue(name: str, value: Any, fmt: str = ".3g") -> str:
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue: name must be an identifier-like string, got {name!r}")
-    text = value if isinstance(value, str) else format(value, fmt)
+    text = _Glued(value if isinstance(value, str) else format(value, fmt))
     if not _in_ipython():  # a script or a doctest: nothing to record
         return text
     try:
