@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 from torch.func import functional_call, vmap
+from torch.overrides import TorchFunctionMode
 
 from lrcourse.device import get_device
 from lrcourse.models import seeded
@@ -159,8 +160,8 @@ def grid(**axes: ArrayLike) -> dict[str, NDArray[np.float64]]:
 
 def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: int,
           data: Any = None, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-          x0: ArrayLike | None = None, schedule: Schedule | Sequence[Schedule] | None = None, seed: int = 0,
-          path: bool = False, device: str | torch.device | None = None,
+          x0: ArrayLike | Sequence[nn.Module] | Mapping[str, ArrayLike] | None = None, schedule: Schedule | Sequence[Schedule] | None = None, seed: int = 0,
+          path: bool = False, device: str | torch.device | None = None, wide_linear: bool = True,
           **hyperparams: Any) -> SweepResult:
     """Train ``K`` copies of a problem or model at once, one per hyperparameter value.
 
@@ -184,7 +185,10 @@ def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: 
       same draw for every run), losses are ``target.value``, in float64 on the CPU.
       ``path=True`` keeps every iterate;
     - a ``torch.nn.Module``: every run starts from the module's current weights
-      (the module itself is not modified). ``data`` is ``(X, y)`` (full batch) or a
+      (the module itself is not modified), or, with ``x0``, each from its own: a
+      list of ``K`` modules of the same architecture (for instance built with ``K``
+      seeds, to sweep seeds and rates in one call), or a dict of arrays of shape
+      ``(K, ...)`` by parameter name, like the ``params`` of a :class:`SweepResult`. ``data`` is ``(X, y)`` (full batch) or a
       DataLoader (every run sees the same batches, drawn with torch's generator
       seeded with ``seed``), ``loss_fn(output, y)`` defaults to :func:`vmap_loss`
       (the cross-entropy for integer targets, the mean squared error otherwise).
@@ -194,7 +198,14 @@ def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: 
       (DLPack) if CuPy is installed; otherwise (and on MPS) every step copies the
       gradients to the host and the new weights back, correct but slower
       (``backend`` says which happened). Models with buffers (batch norm) or
-      randomness (dropout) are not supported.
+      randomness (dropout) are not supported. With ``wide_linear`` (the default) a
+      linear layer whose input is the same for every run (the first layer of
+      softmax regression or of an MLP) computes the ``K`` runs' products
+      :math:`X W_k^\\top` as one wide product of :math:`X` with the ``K`` weight
+      matrices stacked, instead of the ``K`` thin products that ``vmap`` makes of
+      it: the same numbers up to rounding, several times faster.
+      ``wide_linear=False`` leaves every layer to ``vmap`` (the reference the fast
+      path is tested against).
 
     A run whose loss becomes NaN or inf keeps going as NaN (its numbers never mix
     with the other runs') and is flagged in ``diverged``.
@@ -237,11 +248,12 @@ def sweep(target: Problem | nn.Module, optimizer: Callable[..., Any], *, steps: 
         losses, params, iterates = _sweep_problem(target, opt, K, steps, x0, seed, path)
         return SweepResult(losses, params, swept, iterates, "numpy", fixed)
     if isinstance(target, nn.Module):
-        if x0 is not None or path:
-            raise ValueError("x0 and path apply to Problems only; a model starts from its own weights")
+        if path:
+            raise ValueError("path applies to Problems only: a model's runs keep their final weights in params")
         if data is None:
             raise ValueError("data must be given for a torch model: a pair (X, y) or a DataLoader")
-        losses, params, backend = _sweep_model(target, opt, K, steps, data, loss_fn, seed, device)
+        losses, params, backend = _sweep_model(target, opt, K, steps, data, loss_fn, seed, device, x0,
+                                               wide_linear)
         return SweepResult(losses, params, swept, None, backend, fixed)
     raise ValueError(f"target must be an lrcourse.problems Problem or a torch.nn.Module, got {type(target).__name__}")
 
@@ -269,14 +281,16 @@ def _sweep_problem(problem: Problem, opt: Any, K: int, steps: int, x0: ArrayLike
 
 def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None, seed: int,
-                 device: str | torch.device | None) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]], str]:
+                 device: str | torch.device | None, x0: Any = None,
+                 wide_linear: bool = True) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]], str]:
     if any(True for _ in model.buffers()):
         raise ValueError("sweep does not support models with buffers (e.g. batch norm's running statistics)")
     loss_fn = loss_fn or vmap_loss
     device = get_device(device)
     net = copy.deepcopy(model).to(device)  # only its structure is used: the weights come from `params`
     bridge = _Bridge(device)
-    params = {name: bridge.to_array(p.detach().expand(K, *p.shape).clone()) for name, p in net.named_parameters()}
+    starts = _model_starts(net, x0, K)
+    params = {name: bridge.to_array(start) for name, start in starts.items()}
     state = opt.init(params)
     history = []
 
@@ -284,6 +298,12 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
         return loss_fn(functional_call(net, weights, (x,)), y)
 
     losses_of_runs = vmap(run_loss, in_dims=(0, None, None))  # weights stacked on axis 0, data shared
+    if wide_linear:  # the same computation, with the wide product for the linear layers that see the data
+        def wide_run_loss(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            with _SweptLinear(weights.values()):
+                return run_loss(weights, x, y)
+
+        losses_of_runs = vmap(wide_run_loss, in_dims=(0, None, None))
     with seeded(seed):
         batches = _stream(data, device)
         for t in range(steps + 1):
@@ -299,6 +319,95 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
                 params, state = opt.step(params, {name: bridge.to_array(g) for name, g in zip(weights, grads)}, state)
     losses_array = torch.stack(history, dim=1).to("cpu", torch.float64).numpy()
     return losses_array, {name: bridge.to_numpy(a) for name, a in params.items()}, bridge.backend
+
+
+def _model_starts(net: nn.Module, x0: Any, K: int) -> dict[str, torch.Tensor]:
+    """Return each parameter of ``net`` stacked ``K`` times: copies of its own, or the runs' starts ``x0``."""
+    own = dict(net.named_parameters())
+    if x0 is None:
+        return {name: p.detach().expand(K, *p.shape).clone() for name, p in own.items()}
+    if isinstance(x0, Mapping):
+        given = {name: torch.as_tensor(np.asarray(value)) for name, value in x0.items()}
+    elif isinstance(x0, Sequence) and all(isinstance(m, nn.Module) for m in x0) and len(x0) > 0:
+        runs = [dict(m.named_parameters()) for m in x0]
+        if any(run.keys() != own.keys() or any(run[n].shape != p.shape for n, p in own.items()) for run in runs):
+            raise ValueError(f"x0: every module must have the model's parameters and shapes, "
+                             f"{ {name: tuple(p.shape) for name, p in own.items()} }")
+        given = {name: torch.stack([run[name].detach().to("cpu") for run in runs]) for name in own}
+    else:
+        raise ValueError(f"x0 for a model must be a list of K modules or a dict of (K, ...) arrays by parameter "
+                         f"name, got {type(x0).__name__}")
+    if given.keys() != own.keys():
+        raise ValueError(f"x0 must give the model's parameters {sorted(own)}, got {sorted(given)}")
+    for name, p in own.items():
+        if tuple(given[name].shape) != (K, *p.shape):
+            raise ValueError(f"x0 must give one start per run: {name} must have shape {(K, *p.shape)}, "
+                             f"got {tuple(given[name].shape)}")
+    return {name: given[name].to(p.device, p.dtype).clone() for name, p in own.items()}
+
+
+@torch.library.custom_op("lrcourse::swept_linear", mutates_args=())
+def _swept_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.linear`` as an operator of its own, so that it can have its own rule under ``vmap`` (below)."""
+    return torch.nn.functional.linear(x, weight, bias)
+
+
+def _swept_linear_vmap(info: Any, in_dims: tuple[int | None, ...], x: torch.Tensor, weight: torch.Tensor,
+                       bias: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+    r"""Compute ``F.linear`` for ``K`` runs' weights at once, on the stacked tensors; the runs go on axis 0.
+
+    When the input ``X`` (``N`` rows of ``D`` features) is the same for every run,
+    vmap's own rule makes ``K`` thin products :math:`X W_k^\top` (a batched ``bmm``
+    over ``X`` expanded ``K`` times) and their backward ``K`` more, slow when the
+    layer is narrow (10 classes). They are the blocks of one wide product: the
+    weights stacked into a ``(K·C, D)`` matrix give every run's outputs in one
+    ``(K·C, D) × (D, N)`` product, and the backward is two more of that size.
+
+    The result is laid out ``(K, C, N)`` in memory, each run's outputs feature by
+    feature: how :func:`vmap_loss` reads the scores (so the cross-entropy copies
+    nothing), and how the next linear layer gets its input. That layer, with an input
+    per run, computes :math:`(W_k H_k^\top)^\top` with contiguous operands and leaves
+    its result in the same layout; an input laid out otherwise goes to the ``K``
+    products :math:`H_k W_k^\top` that vmap's rule makes.
+    """
+    x_dim, w_dim, b_dim = in_dims
+    K = info.batch_size
+    w = weight.movedim(w_dim, 0) if w_dim is not None else weight.expand(K, *weight.shape)
+    _, C, D = w.shape
+    b = None if bias is None else bias.movedim(b_dim, 0) if b_dim is not None else bias.expand(K, C)
+    if x_dim is None:  # one input for every run: one wide product
+        rows = x.reshape(-1, D).T
+        stacked = w.reshape(K * C, D)
+        out = stacked @ rows if b is None else torch.addmm(b.reshape(K * C, 1), stacked, rows)
+        return out.view(K, C, -1).transpose(1, 2).reshape(K, *x.shape[:-1], C), 0
+    xs = x.movedim(x_dim, 0)
+    if xs.ndim == 3 and xs.transpose(1, 2).is_contiguous():  # laid out (K, D, N), as a wide product leaves it
+        out = torch.bmm(w, xs.transpose(1, 2)) if b is None else torch.baddbmm(b.unsqueeze(2), w, xs.transpose(1, 2))
+        return out.transpose(1, 2), 0
+    out = torch.matmul(xs.reshape(K, -1, D), w.transpose(1, 2)).reshape(K, *xs.shape[1:-1], C)
+    if b is not None:
+        out = out + b.reshape(K, *[1] * (out.ndim - 2), C)
+    return out, 0
+
+
+_swept_linear.register_vmap(_swept_linear_vmap)
+
+
+class _SweptLinear(TorchFunctionMode):
+    """Within the block, send ``F.linear`` calls on the sweep's stacked weights to :func:`_swept_linear`."""
+
+    def __init__(self, weights: Iterable[torch.Tensor]) -> None:
+        super().__init__()
+        self.weights = {id(w) for w in weights}  # the batched tensors vmap made of the runs' weights
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: Mapping[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.linear:
+            x, weight, bias = (list(args) + [kwargs.get(k) for k in ("input", "weight", "bias")[len(args):]])[:3]
+            if id(weight) in self.weights and (bias is None or id(bias) in self.weights):
+                return _swept_linear(x, weight, bias)
+        return func(*args, **kwargs)
 
 
 def run_outputs(model: nn.Module, params: Mapping[str, NDArray[Any]], X: torch.Tensor) -> torch.Tensor:

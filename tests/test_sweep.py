@@ -22,7 +22,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import lrcourse.numpy as lnp  # noqa: E402
 from lrcourse.data import load  # noqa: E402
-from lrcourse.models import MLP, SmallCNN, SoftmaxRegression  # noqa: E402
+from lrcourse.models import MLP, BodyHead, SmallCNN, SoftmaxRegression  # noqa: E402
 from lrcourse.plots import plot_sweep  # noqa: E402
 from lrcourse.problems import Beale, NoisyQuadratic, Problem, Quadratic, Rosenbrock, Saddle  # noqa: E402
 from lrcourse.schedules import StepDecay, Warmup  # noqa: E402
@@ -58,6 +58,20 @@ def separate_run(problem: Problem, optimizer, steps: int, seed: int, x0=None) ->
     return np.array(losses), theta
 
 
+def assert_same_run(losses, expected_losses, final=None, expected_final=None, x0=None) -> None:
+    """Assert that two runs agree up to rounding: relative 1e-12, and absolute 1e-12 of the starting scale.
+
+    Near a minimum the loss falls to ~1e-20 and its last bits are rounding of the
+    iterates (another CPU's SIMD width gave 8e-12 apart on a loss of 2.77e-20), so the
+    absolute tolerance is scaled to the starting loss, and to the start for the point.
+    """
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-12, atol=1e-12 * abs(expected_losses[0]),
+                               equal_nan=True)
+    if final is not None:
+        scale = max(1.0, float(np.max(np.abs(x0))))
+        np.testing.assert_allclose(final, expected_final, rtol=1e-12, atol=1e-12 * scale, equal_nan=True)
+
+
 @pytest.mark.parametrize("problem", PROBLEMS, ids=[type(p).__name__ for p in PROBLEMS])
 @pytest.mark.parametrize("cls, options", OPTIMIZERS, ids=OPT_IDS)
 def test_problem_sweep_equals_separate_runs(problem: Problem, cls, options: dict) -> None:
@@ -66,8 +80,7 @@ def test_problem_sweep_equals_separate_runs(problem: Problem, cls, options: dict
     assert result.losses.shape == (6, 61) and result.params.shape == (6, problem.dim)
     for k, lr in enumerate(lrs):
         losses, final = separate_run(problem, cls(lr=lr, **options), 60, seed=5)
-        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12, atol=0, equal_nan=True)
-        np.testing.assert_allclose(result.params[k], final, rtol=1e-12, atol=0, equal_nan=True)
+        assert_same_run(result.losses[k], losses, result.params[k], final, problem.x0)
     np.testing.assert_array_equal(result.losses[:, 0], problem.value(np.array(problem.x0)))  # before any update
     np.testing.assert_array_equal(result.lr, lrs)
 
@@ -91,7 +104,7 @@ def test_grid_sweeps_every_combination() -> None:
     for k in range(6):
         lr, momentum = g["lr"][k], g["momentum"][k]
         losses, _ = separate_run(Beale(), lnp.SGD(lr=lr, momentum=momentum), 40, seed=0)
-        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+        assert_same_run(result.losses[k], losses)
 
 
 def test_a_tuple_hyperparameter_is_looked_into() -> None:
@@ -102,7 +115,7 @@ def test_a_tuple_hyperparameter_is_looked_into() -> None:
     assert result.fixed == {"lr": 0.05}
     for k in range(3):
         losses, _ = separate_run(Saddle(), lnp.Adam(lr=0.05, betas=(beta1[k], 0.999)), 30, seed=0)
-        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+        assert_same_run(result.losses[k], losses)
 
 
 def test_schedule_scales_every_base_rate() -> None:
@@ -111,7 +124,7 @@ def test_schedule_scales_every_base_rate() -> None:
     result = sweep(Quadratic(kappa=5.0), lnp.SGD, lr=lrs, schedule=schedule, steps=30)
     for k, lr in enumerate(lrs):
         losses, _ = separate_run(Quadratic(kappa=5.0), lnp.SGD(lr=lambda t, lr=lr: lr * schedule(t)), 30, seed=0)
-        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+        assert_same_run(result.losses[k], losses)
     np.testing.assert_array_equal(result.lr, lrs)
     np.testing.assert_allclose(ScaledSchedule(lrs, schedule)(12), lrs * schedule(12))
 
@@ -125,7 +138,7 @@ def test_one_start_per_run_and_the_path() -> None:
     np.testing.assert_array_equal(result.losses, Rosenbrock().value(result.path))
     for k in range(3):
         losses, _ = separate_run(Rosenbrock(), lnp.Adam(lr=1e-2), 25, seed=0, x0=starts[k])
-        np.testing.assert_allclose(result.losses[k], losses, rtol=1e-12)
+        assert_same_run(result.losses[k], losses)
     assert sweep(Rosenbrock(), lnp.Adam, lr=1e-2, steps=5).K == 1  # a single number: one run
 
 
@@ -234,7 +247,16 @@ def test_vmap_loss_is_torch_cross_entropy_and_mse() -> None:
         (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=2, data=(1, 2)), "data and loss_fn apply to torch models"),
         (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2), "data must be given for a torch model"),
         (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2, path=True, data=(1, 2)),
-         "x0 and path apply to Problems only"),
+         "path applies to Problems only"),
+        (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1, 0.2], steps=2, data=(1, 2),
+                       x0=[SoftmaxRegression(2, 2)]), "x0 must give one start per run: linear.weight must have "
+                                                        "shape \\(2, 2, 2\\)"),
+        (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2, data=(1, 2),
+                       x0=[SoftmaxRegression(3, 2)]), "x0: every module must have the model's parameters and shapes"),
+        (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2, data=(1, 2),
+                       x0={"weight": np.zeros((1, 2, 2))}), "x0 must give the model's parameters"),
+        (lambda: sweep(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2, data=(1, 2), x0=np.zeros((1, 6))),
+         "x0 for a model must be a list of K modules or a dict"),
         (lambda: sweep(torch.nn.BatchNorm1d(3), lnp.SGD, lr=[0.1], steps=2, data=(torch.zeros(2, 3), torch.zeros(2))),
          "sweep does not support models with buffers"),
         (lambda: sweep("rosenbrock", lnp.SGD, lr=[0.1], steps=2), "target must be an lrcourse.problems Problem"),
@@ -313,3 +335,64 @@ def test_run_scores_equal_each_run_evaluated_alone():
         assert accuracy[k] == pytest.approx((out.argmax(1) == y_val).double().mean().item())
         torch.testing.assert_close(run_outputs(model, result.params, X_val)[k], out, rtol=1e-5, atol=1e-6)
     assert loss[2] == np.inf
+
+
+WIDE_MODELS = [
+    ("softmax regression", lambda: SoftmaxRegression(64, 10, seed=1)),
+    ("MLP", lambda: MLP(64, 10, hidden=(16, 12), seed=1)),
+    ("BodyHead", lambda: BodyHead(64, 10, hidden=(16,), seed=1)),
+    ("CNN", lambda: SmallCNN(seed=1)),
+]
+
+
+@pytest.mark.parametrize("make_model", [m for _, m in WIDE_MODELS], ids=[name for name, _ in WIDE_MODELS])
+@pytest.mark.parametrize("batching", ["full batch", "loader"])
+def test_wide_linear_equals_vmaps_own_batching(make_model, batching: str) -> None:
+    # The fast path (one wide product for a layer that every run sees the same input of,
+    # features-major layouts after it) against vmap's own rule for every layer, in float64:
+    # the same numbers up to rounding, scaled to the quantity (the starting loss, the
+    # weights' size), for runs from crawling to large steps.
+    digits = load("digits", dtype=np.float64, seed=0)
+    X, y = (t[:300] for t in digits.tensors("train", "cpu"))
+    data = (X, y) if batching == "full batch" else torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(X, y), batch_size=64, shuffle=True)
+    model = make_model().double()
+    lrs = np.geomspace(1e-3, 0.1, 5)
+    fast = sweep(model, lnp.Adam, lr=lrs, steps=12, data=data, seed=2, device="cpu")
+    plain = sweep(model, lnp.Adam, lr=lrs, steps=12, data=data, seed=2, device="cpu", wide_linear=False)
+    np.testing.assert_allclose(fast.losses, plain.losses, rtol=1e-10, atol=1e-12 * plain.losses[:, 0].max())
+    for name, weights in plain.params.items():
+        scale = np.abs(weights).max()
+        np.testing.assert_allclose(fast.params[name], weights, rtol=1e-10, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("model", [SoftmaxRegression(64, 10), MLP(64, 10, hidden=(16,))], ids=["softmax", "MLP"])
+def test_wide_linear_makes_one_product_for_the_shared_input(model) -> None:
+    # The speed of the fast path is its layout: the layer on the shared data must be one
+    # mm/addmm of K·C rows, not vmap's bmm over the data expanded K times (a torch release
+    # that changed how the rule is called would make this fail, not just slow down).
+    X, y = torch.randn(50, 64), torch.randint(0, 10, (50,))
+    with torch.profiler.profile(record_shapes=True) as prof:
+        sweep(model, lnp.SGD, lr=np.full(8, 0.1), steps=1, data=(X, y), device="cpu")
+    bmm_on_the_data = [e.input_shapes for e in prof.events() if e.name == "aten::bmm"
+                       and e.input_shapes[0][1:] in ([50, 64], [64, 50])]
+    wide = [e.input_shapes for e in prof.events() if e.name in ("aten::addmm", "aten::mm")
+            and [8 * model(X[:1]).shape[1] if isinstance(model, SoftmaxRegression) else 8 * 16, 64] in e.input_shapes]
+    assert not bmm_on_the_data and wide
+
+
+def test_one_start_per_run_sweeps_seeds_and_rates_in_one_call(wine64) -> None:
+    # Chapter 5's use: seeds x rates as one sweep, each run from its own initialisation.
+    X, y = wine64.tensors("train", "cpu")
+    seeds, lrs = [0, 1, 2], np.array([1e-2, 1e-1])
+    starts = [MLP(13, 3, hidden=(8,), seed=s).double() for s in seeds for _ in lrs]
+    g = grid(seed=seeds, lr=lrs)
+    together = sweep(starts[0], lnp.Adam, lr=g["lr"], x0=starts, steps=15, data=(X, y), device="cpu")
+    for k, (s, lr) in enumerate(zip(g["seed"], g["lr"])):
+        alone = sweep(MLP(13, 3, hidden=(8,), seed=int(s)).double(), lnp.Adam, lr=[lr], steps=15, data=(X, y),
+                      device="cpu")
+        np.testing.assert_allclose(together.losses[k], alone.losses[0], rtol=1e-10, atol=1e-12)
+        for name, weights in alone.params.items():
+            np.testing.assert_allclose(together.params[name][k], weights[0], rtol=1e-10, atol=1e-12)
+    again = sweep(starts[0], lnp.Adam, lr=g["lr"], x0=together.params, steps=5, data=(X, y), device="cpu")
+    assert again.losses[:, 0] == pytest.approx(together.losses[:, -1], rel=1e-12)  # a dict of (K, ...) arrays

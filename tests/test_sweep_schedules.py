@@ -30,7 +30,8 @@ def test_schedules_side_by_side_match_one_sweep_each_on_a_problem():
     assert together.K == len(SCHEDULES)
     for k, schedule in enumerate(SCHEDULES):
         alone = sweep(problem, SGD, lr=[1.0], momentum=0.5, schedule=schedule, steps=40, seed=3)
-        np.testing.assert_allclose(together.losses[k], alone.losses[0], rtol=1e-12, atol=1e-15)
+        # absolute tolerance scaled to the starting loss: near the minimum only rounding is left
+        np.testing.assert_allclose(together.losses[k], alone.losses[0], rtol=1e-12, atol=1e-12 * alone.losses[0, 0])
 
 
 def test_schedules_side_by_side_match_one_sweep_each_on_a_model():
