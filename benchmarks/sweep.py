@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--keep-denormals", action="store_true", help="do not flush subnormal floats to zero")
+    parser.add_argument("--skip-loop", action="store_true", help="do not time the loops of K single runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,29 +135,37 @@ def main() -> None:
         one_torch = best_time(lambda: torch_run(data, lrs[K // 2], steps), args.repeats)
         one_sweep = best_time(lambda: sweep(model, lnp.Adam, lr=lrs[K // 2:K // 2 + 1], steps=steps, data=data,
                                             device="cpu"), args.repeats)
-        loop = best_time(lambda: [torch_run(data, lr, steps) for lr in lrs], args.repeats, warm_up=False)
-        looped = np.stack([torch_run(data, lr, steps) for lr in lrs])
+        # the same sweep with vmap's own batching rule for every layer (no wide product): the reference path
+        plain = best_time(lambda: sweep(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu",
+                                        wide_linear=False), args.repeats)
         together = sweep(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu").losses
-        # float32: the batched and the single runs round differently, and at the largest rates
-        # the minibatch runs are chaotic enough to amplify that; compare the stable ones.
-        stable = lrs <= 1e-2
-        np.testing.assert_allclose(together[stable], looped[stable], rtol=1e-3, atol=1e-5)
+        loop = None
+        if not args.skip_loop:
+            loop = best_time(lambda: [torch_run(data, lr, steps) for lr in lrs], args.repeats, warm_up=False)
+            looped = np.stack([torch_run(data, lr, steps) for lr in lrs])
+            # float32: the batched and the single runs round differently, and at the largest rates
+            # the minibatch runs are chaotic enough to amplify that; compare the stable ones.
+            stable = lrs <= 1e-2
+            np.testing.assert_allclose(together[stable], looped[stable], rtol=1e-3, atol=1e-5)
         rows.append((label, "torch loop", one_torch, batched, loop))
+        rows.append((label + ", wide_linear=False", "torch loop", one_torch, plain, None))
         rows.append((label, "sweep, 1 rate", one_sweep, batched, None))
         if data is full:
-            one_run_full = one_torch
+            one_run_full, batched_full, plain_full = one_torch, batched, plain
 
     print()
     print("| problem | one run = | one run (ms) | batched, K runs (ms) | batched / one run | "
           "loop of K runs (ms) | loop / batched |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, reference, one, batched, loop in rows:
-        loop_cells = f"{loop * 1e3:.0f} | {loop / batched:.1f}×" if loop is not None else "| "
+        loop_cells = f"{loop * 1e3:.0f} | {loop / batched:.1f}×" if loop is not None else " | "
         print(f"| {name} | {reference} | {one * 1e3:.1f} | {batched * 1e3:.1f} | {batched / one:.2f}× | {loop_cells} |")
-    floor(X, y, K, steps, one_run_full, args.repeats)
+    floor_time = floor(X, y, K, steps, one_run_full, args.repeats)
+    print(f"  full-batch sweep / floor (products + softmax): {batched_full / floor_time:.2f}x "
+          f"(wide_linear=False: {plain_full / floor_time:.2f}x)")
 
 
-def floor(X: torch.Tensor, y: torch.Tensor, K: int, steps: int, one_run: float, repeats: int) -> None:
+def floor(X: torch.Tensor, y: torch.Tensor, K: int, steps: int, one_run: float, repeats: int) -> float:
     """Time the parts of a batched softmax-regression step that no implementation can skip.
 
     Per step, K runs need the logits Z = X W_k^T of every run (one matrix product of
@@ -196,6 +205,7 @@ def floor(X: torch.Tensor, y: torch.Tensor, K: int, steps: int, one_run: float, 
           f"({nbytes / t_stream / 1e9:.1f} GB/s)")
     print(f"  x {steps} steps: products alone {t_products * steps * 1e3:.0f} ms, products + softmax "
           f"{(t_products + t_softmax) * steps * 1e3:.0f} ms; 3 x one run = {3 * one_run * 1e3:.0f} ms")
+    return (t_products + t_softmax) * steps
 
 
 if __name__ == "__main__":
