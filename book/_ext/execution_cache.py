@@ -138,6 +138,8 @@ def _execute_one(path: str, environment: dict[str, str], timeout: int):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     run = Run(str(Path(path).relative_to(ROOT)), wall, cpu, error, environment, _slowest(nb))
+    for cell in nb.cells:  # jupyter-cache hashes the cells' metadata: store them as the source has them
+        cell.get("metadata", {}).pop("execution", None)
     return run, nb
 
 
