@@ -150,10 +150,18 @@ _MATH_STATE = """() => {
 
 # A glue role that myst-nb did not resolve stays as text; the live-notebook fallback of
 # lrcourse.display.glue must not reach a page (the build sets LRCOURSE_BOOK_BUILD).
-_UNGLUED = f"""() => ({{
-    roles: (document.querySelector('main') || document.body).innerText.match(/\\{{glue[^}}]*\\}}`[^`]*`/g) || [],
+_UNGLUED = f"""() => {{
+    // The page's prose, without code (glue's own docstring shows the role as code).
+    const _prose = () => {{
+        const main = (document.querySelector('main') || document.body).cloneNode(true);
+        main.querySelectorAll('code, pre').forEach(n => n.remove());
+        return main.textContent;
+    }};
+    return {{
+    roles: _prose().match(/\\{{glue[^}}]*\\}}`[^`]*`/g) || [],
     live: document.querySelectorAll('.{LIVE_GLUE_CLASS}').length,
-}})"""
+    }};
+}}"""
 
 
 @pytest.mark.parametrize("page_path", _pages())
@@ -209,7 +217,9 @@ _VISIBLE_FRAME = """(box) => {
 }"""
 
 
-_FRAME_CHANGED = f"([box, frame]) => ({_VISIBLE_FRAME})(box) !== frame"
+# Another frame is shown, and laid out: between the switch and the new image's decoding no
+# image has a height, and the frame reads '' (a race the test lost once on a busy machine).
+_FRAME_CHANGED = f"([box, frame]) => {{ const now = ({_VISIBLE_FRAME})(box); return now !== frame && now !== ''; }}"
 
 
 def _check_explorers(page: Page) -> list[tuple[tuple[str, str], tuple[str, str]]]:
