@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+# The book's own tooling (book/_ext: the execution cache, the Sphinx extensions) is no
+# package; the tests of the book import its modules by name from there.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+import execution_cache  # book/_ext, on the path through tests/conftest.py
 from lrcourse.display import LIVE_GLUE_CLASS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,14 +126,8 @@ def browser() -> Iterator[Browser]:
 
 
 def _pages() -> list[str]:
-    """Every page of the book, as paths relative to the HTML root (read from the sources)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            pages.append(chapter["file"])
-            pages.extend(section["file"] for section in chapter.get("sections", []))
-    return [str(Path(page).with_suffix(".html")) for page in pages]
+    """Every page of the book, as paths relative to the HTML root (read from the table of contents)."""
+    return [str(Path(page).with_suffix(".html")) for page in execution_cache.toc_files()]
 
 
 # MathJax marks each formula it typesets with an mjx-container element inside Sphinx's

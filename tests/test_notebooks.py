@@ -16,17 +16,13 @@ thread. Times are recorded under ``_build/notebook-runs`` and reported by
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
+import execution_cache  # book/_ext, on the path through tests/conftest.py
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("execution_cache", ROOT / "book" / "_ext" / "execution_cache.py")
-execution_cache = importlib.util.module_from_spec(_spec)
-sys.modules["execution_cache"] = execution_cache  # the process pool pickles its functions by module
-_spec.loader.exec_module(execution_cache)
+ROOT = execution_cache.ROOT
 
 NOTEBOOKS = execution_cache.notebooks()
 pytestmark = pytest.mark.notebook
@@ -37,10 +33,7 @@ def _id(path: Path) -> str:
 
 
 def _check(run) -> None:
-    assert run.error is None, f"{run.notebook} failed under {run.environment or 'this machine'}:\n{run.error}"
-    assert run.wall_s <= execution_cache.CEILING_S, (
-        f"{run.notebook} ran {run.wall_s:.0f} s, over the {execution_cache.CEILING_S:.0f} s ceiling "
-        f"(three times the {execution_cache.BUDGET_S:.0f} s budget): a runaway")
+    assert run.problem is None, f"{run.notebook} failed under {run.environment or 'this machine'}:\n{run.problem}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)

@@ -14,7 +14,7 @@ things make that safe:
   2-core machine (:func:`execute`).
 - **Another numerical environment.** :data:`PERTURBED` names the environment variables
   that change the kernels torch, MKL and OpenBLAS pick (SIMD width, blocking, reduction
-  order). ``tools/notebooks.py perturbed`` executes every notebook again under them,
+  order). ``python book/_ext/execution_cache.py perturbed`` executes every notebook again under them,
   and every assert in every notebook must hold in both runs.
 
 The Sphinx side is :func:`setup`: it points myst-nb at :func:`cache_path`.
@@ -58,8 +58,8 @@ BUDGET_S = 60.0
 CEILING_S = 3 * BUDGET_S
 
 
-def notebooks(root: Path = ROOT) -> list[Path]:
-    """Return the notebooks of the table of contents, in its order."""
+def toc_files(root: Path = ROOT) -> list[str]:
+    """Return every page of the table of contents, in its order, as written there (no suffix)."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
@@ -71,7 +71,12 @@ def notebooks(root: Path = ROOT) -> list[Path]:
             for child in entry.get(key, []):
                 yield from files(child)
 
-    found = [root / f"{f}.ipynb" for f in [toc["root"], *files(toc)]]
+    return [toc["root"], *files(toc)]
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    """Return the notebooks of the table of contents, in its order."""
+    found = [root / f"{f}.ipynb" for f in toc_files(root)]
     return [p for p in found if p.exists()]
 
 
@@ -108,6 +113,16 @@ class Run:
     error: str | None      # the traceback where a cell failed, else None
     environment: dict[str, str]
     slowest: list[tuple[int, float]]  # (cell index, seconds) of the five slowest cells
+
+    @property
+    def problem(self) -> str | None:
+        """Why the run failed (a cell's error, or a runaway past :data:`CEILING_S`), else None."""
+        if self.error:
+            return self.error
+        if self.wall_s > CEILING_S:
+            return (f"it ran {self.wall_s:.0f} s, over the {CEILING_S:.0f} s ceiling "
+                    f"(three times the {BUDGET_S:.0f} s budget): a runaway")
+        return None
 
 
 def _execute_one(path: str, environment: dict[str, str], timeout: int):
@@ -166,14 +181,14 @@ def execute(paths: Iterable[Path], environment: Mapping[str, str] | None = None,
     it). ``environment`` is added to each kernel's environment (:data:`PERTURBED`).
     ``out``: a folder to write each executed notebook to, under its path in the book.
     """
+    import nbformat
+
     environment = dict(environment or {})
     paths = [Path(p).resolve() for p in paths]
     store = get_cache() if cache else None
     todo = []
     for path in paths:
         if store is not None:
-            import nbformat
-
             try:
                 store.match_cache_notebook(nbformat.read(path, as_version=4))
                 log(f"cached    {path.relative_to(ROOT)}")
@@ -194,8 +209,6 @@ def execute(paths: Iterable[Path], environment: Mapping[str, str] | None = None,
             log(f"{status:9} {run.notebook}: {run.wall_s:.1f} s wall, {run.cpu_s:.1f} s CPU "
                 f"(slowest cells, index: s: {cells})")
             if out is not None:
-                import nbformat
-
                 target = Path(out) / run.notebook
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target)
@@ -274,10 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = execute(paths, PERTURBED if perturbed else None, cache=not perturbed, workers=args.workers,
                    out=args.out)
     save(runs, "perturbed" if perturbed else "native")
-    failed = [r for r in runs if r.error or r.wall_s > CEILING_S]
+    failed = [r for r in runs if r.problem]
     for r in failed:
-        why = r.error or f"it ran {r.wall_s:.0f} s, over the {CEILING_S:.0f} s ceiling for a runaway"
-        print(f"\n{r.notebook} failed{' under ' + str(r.environment) if r.environment else ''}:\n{why}")
+        print(f"\n{r.notebook} failed{' under ' + str(r.environment) if r.environment else ''}:\n{r.problem}")
     return 1 if failed else 0
 
 
