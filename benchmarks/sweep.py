@@ -45,10 +45,11 @@ import numpy as np
 import torch
 
 import lrcourse.numpy as lnp
-from lrcourse.data import load
-from lrcourse.models import SoftmaxRegression, seeded
+from lrcourse.torch.data import load
+from lrcourse.torch.models import SoftmaxRegression, seeded
 from lrcourse.problems import Rosenbrock
 from lrcourse.sweep import sweep
+from lrcourse.torch import sweep_model
 
 
 def best_time(run: Callable[[], object], repeats: int, warm_up: bool = True) -> float:
@@ -130,15 +131,15 @@ def main() -> None:
     full = (X, y)
     for name, data in (("full batch", full), ("minibatches of 32", digits.loader("train", 32, device="cpu"))):
         label = f"softmax regression, digits, {name}, Adam (torch)"
-        batched = best_time(lambda: sweep(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu"),
+        batched = best_time(lambda: sweep_model(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu"),
                             args.repeats)
         one_torch = best_time(lambda: torch_run(data, lrs[K // 2], steps), args.repeats)
-        one_sweep = best_time(lambda: sweep(model, lnp.Adam, lr=lrs[K // 2:K // 2 + 1], steps=steps, data=data,
+        one_sweep = best_time(lambda: sweep_model(model, lnp.Adam, lr=lrs[K // 2:K // 2 + 1], steps=steps, data=data,
                                             device="cpu"), args.repeats)
         # the same sweep with vmap's own batching rule for every layer (no wide product): the reference path
-        plain = best_time(lambda: sweep(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu",
+        plain = best_time(lambda: sweep_model(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu",
                                         wide_linear=False), args.repeats)
-        together = sweep(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu").losses
+        together = sweep_model(model, lnp.Adam, lr=lrs, steps=steps, data=data, device="cpu").losses
         loop = None
         if not args.skip_loop:
             loop = best_time(lambda: [torch_run(data, lr, steps) for lr in lrs], args.repeats, warm_up=False)

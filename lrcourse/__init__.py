@@ -7,9 +7,9 @@ for torch:
 - :mod:`lrcourse.numpy`: SGD, Adagrad, RMSprop, Adam and AdamW from scratch, with explicit state.
 - :mod:`lrcourse.torch`: the same schedules and optimizers in ``torch.optim``, the
   learning-rate range test, gradient clipping and layer-wise param groups.
-- :mod:`lrcourse.problems`, :mod:`lrcourse.data`, :mod:`lrcourse.models`: test
+- :mod:`lrcourse.problems`, :mod:`lrcourse.torch.data`, :mod:`lrcourse.torch.models`: test
   functions, bundled real data sets, and the models the chapters train.
-- :mod:`lrcourse.training` (``fit``) and :mod:`lrcourse.sweep` (many learning rates in
+- :mod:`lrcourse.torch.training` (``fit``) and :mod:`lrcourse.sweep` (many learning rates in
   one vectorised run).
 - :mod:`lrcourse.range_test`, :mod:`lrcourse.clipping`: the torch-free halves of the
   range test and of clipping.
@@ -18,7 +18,7 @@ for torch:
 - :mod:`lrcourse.plots`, :mod:`lrcourse.widgets`, :mod:`lrcourse.display`: figures,
   explorers that work in static HTML, and the package's code shown in the book.
 - :mod:`lrcourse.exercises`: the checkers of the chapters' code exercises.
-- :mod:`lrcourse.device`: the device every run uses (CUDA, then MPS, then the CPU).
+- :mod:`lrcourse.torch.device`: the device every run uses (CUDA, then MPS, then the CPU).
 """
 
 __version__ = "0.1.0"

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcourse.numpy._tree import Params, leaves, rebuild
-from lrcourse.schedules._base import check
+from lrcourse.numpy.tree import Params, leaves, rebuild
+from lrcourse.validation import check, nonfinite_error
 
 __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value", "GradNormTracker"]
 
@@ -45,12 +45,6 @@ def global_norm(grads: Params) -> float:
     """
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the answer (inf), not an error
         return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in leaves(grads))))
-
-
-def _nonfinite(norm: float, what: str) -> FloatingPointError:
-    return FloatingPointError(f"the gradient {what} is {norm}: not clipping (a NaN or inf gradient cannot be "
-                              "rescaled into a useful step); lower the learning rate, or pass "
-                              "error_if_nonfinite=False and skip this step")
 
 
 def clip_by_global_norm(grads: Params, max_norm: float, *, eps: float = 1e-6,
@@ -81,7 +75,7 @@ def clip_by_global_norm(grads: Params, max_norm: float, *, eps: float = 1e-6,
     norm = global_norm(grads)
     if not math.isfinite(norm):
         if error_if_nonfinite:
-            raise _nonfinite(norm, "norm")
+            raise nonfinite_error(norm, "norm")
         return grads, norm
     scale = min(1.0, max_norm / (norm + eps))
     return rebuild(grads, [np.asarray(g) * scale for g in leaves(grads)]), norm
@@ -103,7 +97,7 @@ def clip_by_value(grads: Params, clip_value: float, *, error_if_nonfinite: bool 
     check(isinstance(clip_value, (int, float)) and clip_value > 0, "clip_value", "a number > 0", clip_value)
     arrays = [np.asarray(g) for g in leaves(grads)]
     if error_if_nonfinite and not all(np.all(np.isfinite(g)) for g in arrays):
-        raise _nonfinite(global_norm(grads), "norm (some entries are NaN or inf)")
+        raise nonfinite_error(global_norm(grads), "norm (some entries are NaN or inf)")
     return rebuild(grads, [np.clip(g, -clip_value, clip_value) for g in arrays])
 
 

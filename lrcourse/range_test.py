@@ -43,8 +43,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lrcourse.numpy import SGD
+from lrcourse.plots import plot_range_test
 from lrcourse.schedules import Schedule
-from lrcourse.schedules._base import check, integer, real
+from lrcourse.sweep import sweep
+from lrcourse.validation import check, integer_field, real_field
 
 __all__ = [
     "Ramp",
@@ -114,9 +117,9 @@ class Ramp(Schedule):
     kind: str = "exp"
 
     def __post_init__(self) -> None:
-        real(self, "start_lr", low=0.0, low_open=True)
-        real(self, "end_lr", low=self.start_lr, low_open=True)
-        integer(self, "num_steps", low=2)
+        real_field(self, "start_lr", low=0.0, low_open=True)
+        real_field(self, "end_lr", low=self.start_lr, low_open=True)
+        integer_field(self, "num_steps", low=2)
         check(self.kind in RAMPS, "kind", "'exp' or 'linear'", self.kind)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -425,7 +428,8 @@ def _descent_of(lrs: ArrayLike, smoothed: ArrayLike, *, min_points: int
     return None if b == a else (rates, s, a, b)
 
 
-def _check_options(smooth: float, diverge_factor: float, loss_floor: float) -> None:
+def check_options(smooth: float, diverge_factor: float, loss_floor: float) -> None:
+    """Check the range test's options, shared by the NumPy and torch tests; raise ``ValueError`` naming the bad one."""
     check(isinstance(smooth, (int, float)) and 0.0 <= smooth < 1.0, "smooth", "a number in [0, 1)", smooth)
     check(isinstance(diverge_factor, (int, float)) and diverge_factor > 1.0, "diverge_factor",
           "a number > 1 (inf: stop on NaN or inf only)", diverge_factor)
@@ -459,7 +463,7 @@ class RangeTestResult:
     def from_losses(cls, lrs: ArrayLike, losses: ArrayLike, *, smooth: float = 0.98, diverge_factor: float = 4.0,
                     loss_floor: float = 0.0) -> RangeTestResult:
         """Smooth the raw ``losses``, find where they diverge, cut there, and apply the rules."""
-        _check_options(smooth, diverge_factor, loss_floor)
+        check_options(smooth, diverge_factor, loss_floor)
         rates, raw = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
         if rates.ndim != 1 or rates.shape != raw.shape:
             raise ValueError(f"lrs and losses must be 1-D of one length, got shapes {rates.shape} and {raw.shape}")
@@ -476,8 +480,6 @@ class RangeTestResult:
         The rules with a suggestion are marked, and ``diverged_at``; ``references``
         maps names to known rates, e.g. ``{"2/L": 2 / L}``.
         """
-        from lrcourse.plots import plot_range_test
-
         marked = {name: lr for name, lr in self.suggestions.items() if lr is not None}
         return plot_range_test(self.lrs, self.losses, self.smoothed, ax, suggestions=marked,
                                diverged_at=self.diverged_at, references=references, title=title)
@@ -516,11 +518,8 @@ def problem_range_test(problem: Any, start_lr: float = 1e-7, end_lr: float = 10.
     >>> round(result.diverged_at, 2), round(result.suggestions["valley"], 3)
     (1.87, 0.087)
     """
-    from lrcourse.numpy import SGD
-    from lrcourse.sweep import sweep
-
     check(ramp in RAMPS, "ramp", "'exp' or 'linear'", ramp)
-    _check_options(smooth, diverge_factor, loss_floor)
+    check_options(smooth, diverge_factor, loss_floor)
     schedule = Ramp(start_lr, end_lr, num_steps, ramp)
     run = sweep(problem, optimizer or SGD, lr=[1.0], schedule=schedule, steps=num_steps - 1, seed=seed,
                 **hyperparams)
@@ -550,10 +549,7 @@ def constant_lr_sweep(problem: Any, lrs: ArrayLike, steps: int = 100, *, optimiz
     >>> result.diverged_at  # the first rate above 2/L = 2 on this grid
     2.1
     """
-    from lrcourse.numpy import SGD
-    from lrcourse.sweep import sweep
-
-    _check_options(0.0, diverge_factor, loss_floor)
+    check_options(0.0, diverge_factor, loss_floor)
     check(isinstance(steps, int) and steps >= 1, "steps", "an integer >= 1", steps)
     rates = np.asarray(lrs, dtype=np.float64)
     check(rates.ndim == 1 and len(rates) >= 2 and bool(np.all(rates > 0)) and bool(np.all(np.diff(rates) > 0)),

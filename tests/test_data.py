@@ -8,7 +8,7 @@ import torch
 from sklearn import datasets
 from sklearn.preprocessing import StandardScaler
 
-from lrcourse.data import NAMES, adding, adding_problem, imbalanced, load
+from lrcourse.torch.data import NAMES, adding, adding_problem, imbalanced, load
 
 SIZES = {"digits": (1797, 64, 10), "breast_cancer": (569, 30, 2), "wine": (178, 13, 3), "diabetes": (442, 10, 0)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lrcourse.device import get_device
+from lrcourse.torch.device import get_device
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse.data import load
-from lrcourse.models import MLP
+from lrcourse.torch.data import load
+from lrcourse.torch.models import MLP
 from lrcourse.plots import plot_diagnosis
-from lrcourse.training import fit
+from lrcourse.torch.training import fit
 
 RATES = {"good": 0.01, "too_high_start": 0.25, "too_high_later": 0.2, "too_low": 0.001}
 

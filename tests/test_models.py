@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse.data import load
-from lrcourse.models import MLP, BodyHead, SequenceRegressor, SmallCNN, SoftmaxRegression, pretrain_digits, seeded
+from lrcourse.torch.data import load
+from lrcourse.torch.models import MLP, BodyHead, SequenceRegressor, SmallCNN, SoftmaxRegression, pretrain_digits, seeded
 from lrcourse.schedules import Constant
 from lrcourse.torch import ScheduleLR
-from lrcourse.training import evaluate
+from lrcourse.torch.training import evaluate
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py

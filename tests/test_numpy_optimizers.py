@@ -59,7 +59,7 @@ def rng_params(seed: int = 0) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("module", ["lrcourse.numpy", "lrcourse.numpy.sgd", "lrcourse.numpy.adagrad",
-                                    "lrcourse.numpy.rmsprop", "lrcourse.numpy.adam", "lrcourse.numpy._tree",
+                                    "lrcourse.numpy.rmsprop", "lrcourse.numpy.adam", "lrcourse.numpy.tree",
                                     "lrcourse.numpy._hyperparams"])
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

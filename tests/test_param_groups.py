@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lrcourse.models import MLP, BodyHead, SequenceRegressor, SmallCNN
+from lrcourse.torch.models import MLP, BodyHead, SequenceRegressor, SmallCNN
 from lrcourse.schedules import CosineDecay, Warmup
 from lrcourse.torch import AdamW, ScheduleLR, layerwise_param_groups, param_groups_table
 from lrcourse.torch.param_groups import default_layers

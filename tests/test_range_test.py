@@ -25,9 +25,10 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-import lrcourse.plots  # noqa: E402
-from lrcourse.data import load  # noqa: E402
-from lrcourse.models import SoftmaxRegression  # noqa: E402
+import lrcourse.plots
+import lrcourse.range_test  # noqa: E402
+from lrcourse.torch.data import load  # noqa: E402
+from lrcourse.torch.models import SoftmaxRegression  # noqa: E402
 from lrcourse.problems import Quadratic  # noqa: E402
 from lrcourse.range_test import (  # noqa: E402
     Ramp,
@@ -616,7 +617,7 @@ def test_digits_range_test_diverges_far_above_two_over_L_because_the_curvature_f
 def test_plot_marks_the_rules_the_stop_and_the_references(monkeypatch):
     calls = []
     original = lrcourse.plots.plot_range_test
-    monkeypatch.setattr(lrcourse.plots, "plot_range_test", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(lrcourse.range_test, "plot_range_test", lambda *a, **k: calls.append(1) or original(*a, **k))
     lrs, clean = synthetic_curve()
     result = RangeTestResult.from_losses(lrs, clean)
     ax = result.plot(references={"2/L": 0.5})

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse.models import MLP
+from lrcourse.torch.models import MLP
 from lrcourse.numpy import SGD
 from lrcourse.problems import NoisyQuadratic
 from lrcourse.schedules import Constant, CosineDecay, Cyclic, OneCycle, WarmRestarts
 from lrcourse.sweep import ScaledSchedule, sweep
+from lrcourse.torch import sweep_model
 
 SCHEDULES = [Constant(0.3), CosineDecay(0.5, total_steps=40), Cyclic(0.05, 0.5, step_size_up=7),
              OneCycle(0.6, total_steps=40), WarmRestarts(0.5, T_0=10, restart_decay=0.8)]
@@ -40,10 +41,10 @@ def test_schedules_side_by_side_match_one_sweep_each_on_a_model():
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=16, shuffle=True)
     model = MLP(6, 3, hidden=(8,), seed=1).double()
     data = [(a.double(), b) for a, b in loader]
-    together = sweep(model, SGD, lr=[1.0, 0.5, 2.0, 1.0, 1.0], schedule=SCHEDULES, steps=30, data=data,
+    together = sweep_model(model, SGD, lr=[1.0, 0.5, 2.0, 1.0, 1.0], schedule=SCHEDULES, steps=30, data=data,
                      device="cpu")
     for k, (lr, schedule) in enumerate(zip([1.0, 0.5, 2.0, 1.0, 1.0], SCHEDULES)):
-        alone = sweep(model, SGD, lr=[lr], schedule=schedule, steps=30, data=data, device="cpu")
+        alone = sweep_model(model, SGD, lr=[lr], schedule=schedule, steps=30, data=data, device="cpu")
         np.testing.assert_allclose(together.losses[k], alone.losses[0], rtol=1e-10)
     np.testing.assert_array_equal(together.lr, [1.0, 0.5, 2.0, 1.0, 1.0])
 

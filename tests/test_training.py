@@ -13,11 +13,12 @@ import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 
 import lrcourse.torch as ltorch
-from lrcourse.data import adding, load
-from lrcourse.models import MLP, SequenceRegressor, SoftmaxRegression
+from lrcourse.torch.data import adding, load
+from lrcourse.torch.models import MLP, SequenceRegressor, SoftmaxRegression
 from lrcourse.schedules import CosineDecay, Warmup
 from lrcourse.torch import torch_scheduler_lrs
-from lrcourse.training import History, _show_progress, default_loss, evaluate, fit
+from lrcourse.torch.runtime import show_progress
+from lrcourse.torch.training import History, default_loss, evaluate, fit
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
@@ -209,9 +210,9 @@ def test_progress_bar_shows_only_when_interactive(monkeypatch: pytest.MonkeyPatc
     # In a Jupyter kernel it shows, unless LRCOURSE_PROGRESS=0.
     kernel_shell = types.SimpleNamespace(kernel=object())
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel_shell))
-    assert _show_progress(None) is True
+    assert show_progress(None) is True
     monkeypatch.setenv("LRCOURSE_PROGRESS", "0")
-    assert _show_progress(None) is False and _show_progress(True) is True
+    assert show_progress(None) is False and show_progress(True) is True
 
 
 def test_any_torch_optimizer(wine64) -> None:
@@ -233,7 +234,7 @@ def test_any_torch_optimizer(wine64) -> None:
         ({"steps": 0}, "steps must be an integer >= 1"),
         ({"epochs": 1.5}, "epochs must be an integer >= 1"),
         ({"steps": 3, "eval_every": 0}, "eval_every must be an integer >= 1"),
-        ({"steps": 3, "clip": 0.0}, "clip must be a number > 0"),
+        ({"steps": 3, "clip": 0.0}, "clip must be a finite number in \\(0, inf\\)"),
         ({"steps": 3, "device": "tpu"}, "device must be one of"),
     ],
 )

@@ -34,6 +34,8 @@ from numpy.typing import NDArray
 
 from lrcourse.clipping import clip_by_global_norm
 from lrcourse.exercises import CheckResult, check, random_cases
+from lrcourse.torch.models import MLP
+from lrcourse.torch.param_groups import layerwise_param_groups
 
 __all__ = [
     "clip_global_norm_reference",
@@ -112,12 +114,9 @@ def layer_rates_reference(lr: float, decay: float, n_layers: int, freeze: int) -
     """The rate of each of ``n_layers`` layers, input first: ``lr * decay ** -(n - 1 - l)``, 0 if frozen.
 
     Read from the groups of :func:`lrcourse.torch.param_groups.layerwise_param_groups`
-    on an :class:`lrcourse.models.MLP` with ``n_layers`` linear layers: a frozen layer
+    on an :class:`lrcourse.torch.models.MLP` with ``n_layers`` linear layers: a frozen layer
     has no group, and its rate is 0.
     """
-    from lrcourse.models import MLP
-    from lrcourse.torch.param_groups import layerwise_param_groups
-
     model = MLP(3, 2, hidden=(3,) * (n_layers - 1))
     groups = layerwise_param_groups(model, lr, decay=decay, freeze=freeze, verbose=False)
     rates = dict.fromkeys((name for name, module in model.named_modules()

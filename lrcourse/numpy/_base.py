@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, NamedTuple
 
 from lrcourse.numpy._hyperparams import LearningRate, learning_rate
-from lrcourse.numpy._tree import Params, leaves, leaves_like, rebuild
+from lrcourse.numpy.tree import Params, leaves, leaves_like, rebuild
 
 __all__ = ["Optimizer"]
 

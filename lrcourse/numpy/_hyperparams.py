@@ -15,11 +15,11 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike
 
+from lrcourse.validation import check_between, check_nonnegative  # noqa: F401 (the optimizers import them from here)
+
 __all__ = [
     "Hyperparameter",
     "LearningRate",
-    "check_between",
-    "check_nonnegative",
     "for_leaf",
     "learning_rate",
     "nonzero",
@@ -75,29 +75,3 @@ def for_leaf(theta: Any, *values: Hyperparameter) -> tuple[Any, ...]:
 def nonzero(value: Hyperparameter) -> bool:
     """Tell whether a hyperparameter is switched on (non-zero in at least one run)."""
     return bool(np.any(value != 0))
-
-
-def check_nonnegative(name: str, value: Any) -> None:
-    """Raise ``ValueError`` naming ``name`` unless every value is >= 0 (NaN is not).
-
-    >>> check_nonnegative("lr", np.array([0.1, -0.1]))
-    Traceback (most recent call last):
-    ...
-    ValueError: lr must be >= 0, got array([ 0.1, -0.1])
-    """
-    if not bool(np.all(_array(value) >= 0)):
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-
-
-def check_between(name: str, value: Any, low: float, high: float, *, high_open: bool) -> None:
-    """Raise ``ValueError`` naming ``name`` unless every value is in [low, high) or [low, high]."""
-    value_array = _array(value)
-    below_high = value_array < high if high_open else value_array <= high
-    if not bool(np.all((value_array >= low) & below_high)):
-        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-
-
-def _array(value: Any) -> Any:
-    # A NumPy or CuPy array is compared where it lives; a number or a list becomes a NumPy array.
-    return value if hasattr(value, "__array_function__") else np.asarray(value)

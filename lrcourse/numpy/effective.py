@@ -14,7 +14,7 @@ import numpy as np
 
 from lrcourse.numpy._base import Optimizer
 from lrcourse.numpy._hyperparams import for_leaf, learning_rate, nonzero
-from lrcourse.numpy._tree import Params, leaves, rebuild
+from lrcourse.numpy.tree import Params, leaves, rebuild
 from lrcourse.numpy.adagrad import Adagrad
 from lrcourse.numpy.adam import Adam
 from lrcourse.numpy.rmsprop import RMSprop

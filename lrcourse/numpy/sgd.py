@@ -16,7 +16,7 @@ from lrcourse.numpy._hyperparams import (
     for_leaf,
     nonzero,
 )
-from lrcourse.numpy._tree import Params
+from lrcourse.numpy.tree import Params
 
 __all__ = ["SGD", "SGDState"]
 

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lrcourse.problems._base import Problem, constant_like
-from lrcourse.schedules._base import integer, real
+from lrcourse.validation import integer_field, real_field
 
 __all__ = ["Quadratic", "NoisyQuadratic"]
 
@@ -54,10 +54,10 @@ class Quadratic(Problem):
     angle: float = 0.0
 
     def __post_init__(self) -> None:
-        real(self, "kappa", low=1.0)
-        real(self, "L", low=0.0, low_open=True)
-        integer(self, "dim", low=2)
-        real(self, "angle", low=-np.inf)
+        real_field(self, "kappa", low=1.0)
+        real_field(self, "L", low=0.0, low_open=True)
+        integer_field(self, "dim", low=2)
+        real_field(self, "angle", low=-np.inf)
 
     @property
     def mu(self) -> float:
@@ -156,7 +156,7 @@ class NoisyQuadratic(Quadratic):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        real(self, "noise", low=0.0)
+        real_field(self, "noise", low=0.0)
 
     def sample_grad(self, theta: Any, rng: np.random.Generator) -> Any:
         """Return :math:`A\\theta + \\sigma\\xi`, one :math:`\\xi` for every point of the batch."""

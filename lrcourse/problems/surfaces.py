@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrcourse.problems._base import Problem, stack_last
-from lrcourse.schedules._base import real
+from lrcourse.validation import real_field
 
 __all__ = ["Rosenbrock", "Beale", "Saddle"]
 
@@ -47,8 +47,8 @@ class Rosenbrock(Problem):
     bounds = ((-2.0, 2.0), (-1.0, 3.0))
 
     def __post_init__(self) -> None:
-        real(self, "a", low=-float("inf"))
-        real(self, "b", low=0.0, low_open=True)
+        real_field(self, "a", low=-float("inf"))
+        real_field(self, "b", low=0.0, low_open=True)
 
     @property
     def minimum(self) -> tuple[float, float]:  # type: ignore[override]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from lrcourse.validation import real_field
 
 __all__ = ["Schedule"]
 
@@ -42,45 +42,9 @@ class Schedule:
         raise NotImplementedError
 
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check(ok: bool, name: str, allowed: str, value: object) -> None:
-    """Raise ``ValueError`` naming the parameter and its allowed range unless ``ok``."""
-    if not ok:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
-def real(obj: object, name: str, *, low: float, high: float = math.inf,
-         low_open: bool = False, high_open: bool = False) -> float:
-    """Check that the field ``name`` of ``obj`` is a real number in the given interval.
-
-    Stores it back as a plain ``float`` (for a readable repr) and returns it.
-    """
-    value = getattr(obj, name)
-    left = "(" if low_open else "["
-    right = ")" if high_open or math.isinf(high) else "]"
-    ok = _is_real(value) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    check(ok, name, f"a finite number in {left}{low:g}, {high:g}{right}", value)
-    object.__setattr__(obj, name, float(value))
-    return float(value)
-
-
-def integer(obj: object, name: str, *, low: int) -> int:
-    """Check that the field ``name`` of ``obj`` is an integer >= ``low``; store it as ``int``."""
-    value = getattr(obj, name)
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
-    check(ok, name, f"an integer >= {low}", value)
-    object.__setattr__(obj, name, int(value))
-    return int(value)
-
-
 def positive_lr(obj: object, name: str = "lr") -> float:
     """Check a learning rate: finite and > 0."""
-    return real(obj, name, low=0.0, low_open=True)
+    return real_field(obj, name, low=0.0, low_open=True)
 
 
 def cosine(start: ArrayLike, end: ArrayLike, pct: ArrayLike) -> NDArray[np.float64]:

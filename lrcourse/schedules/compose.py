@@ -8,7 +8,8 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcourse.schedules._base import Schedule, check, integer, real
+from lrcourse.schedules._base import Schedule
+from lrcourse.validation import check, integer_field, real_field
 
 __all__ = ["Warmup", "Join"]
 
@@ -44,8 +45,8 @@ class Warmup(Schedule):
 
     def __post_init__(self) -> None:
         check(isinstance(self.schedule, Schedule), "schedule", "an lrcourse schedule", self.schedule)
-        integer(self, "warmup_steps", low=1)
-        real(self, "start_lr", low=0.0)
+        integer_field(self, "warmup_steps", low=1)
+        real_field(self, "start_lr", low=0.0)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         target = self.schedule.formula(np.zeros(()))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcourse.schedules._base import Schedule, check, cosine, integer, linear, positive_lr, real
+from lrcourse.schedules._base import Schedule, cosine, linear, positive_lr
+from lrcourse.validation import check, integer_field, real_field
 
 __all__ = ["Cyclic", "OneCycle"]
 
@@ -51,13 +52,13 @@ class Cyclic(Schedule):
 
     def __post_init__(self) -> None:
         base = positive_lr(self, "base_lr")
-        real(self, "max_lr", low=base)
-        real(self, "step_size_up", low=1.0)
+        real_field(self, "max_lr", low=base)
+        real_field(self, "step_size_up", low=1.0)
         if self.step_size_down is None:
             object.__setattr__(self, "step_size_down", self.step_size_up)
-        real(self, "step_size_down", low=1.0)
+        real_field(self, "step_size_down", low=1.0)
         check(self.mode in _CYCLIC_MODES, "mode", f"one of {_CYCLIC_MODES}", self.mode)
-        real(self, "gamma", low=0.0, high=1.0, low_open=True)
+        real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         assert self.step_size_down is not None  # filled in by __post_init__
@@ -115,12 +116,12 @@ class OneCycle(Schedule):
 
     def __post_init__(self) -> None:
         positive_lr(self, "max_lr")
-        total = integer(self, "total_steps", low=2)
-        pct = real(self, "pct_start", low=0.0, high=1.0, low_open=True, high_open=True)
+        total = integer_field(self, "total_steps", low=2)
+        pct = real_field(self, "pct_start", low=0.0, high=1.0, low_open=True, high_open=True)
         check(self.anneal_strategy in ("cos", "linear"), "anneal_strategy", "'cos' or 'linear'",
               self.anneal_strategy)
-        real(self, "div_factor", low=0.0, low_open=True)
-        real(self, "final_div_factor", low=0.0, low_open=True)
+        real_field(self, "div_factor", low=0.0, low_open=True)
+        real_field(self, "final_div_factor", low=0.0, low_open=True)
         check(isinstance(self.three_phase, bool), "three_phase", "True or False", self.three_phase)
         ends = [end for end, _, _ in self._phases()]
         check(all(a < b for a, b in zip([0.0, *ends], ends)), "pct_start",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcourse.schedules._base import Schedule, check, cosine, integer, positive_lr, real
+from lrcourse.schedules._base import Schedule, cosine, positive_lr
+from lrcourse.validation import check, integer_field, real_field
 
 __all__ = [
     "Constant",
@@ -66,8 +67,8 @@ class TimeDecay(Schedule):
 
     def __post_init__(self) -> None:
         positive_lr(self)
-        real(self, "gamma", low=0.0)
-        real(self, "power", low=0.0, low_open=True)
+        real_field(self, "gamma", low=0.0)
+        real_field(self, "power", low=0.0, low_open=True)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.lr * (1.0 + self.gamma * t) ** (-self.power)
@@ -92,8 +93,8 @@ class StepDecay(Schedule):
 
     def __post_init__(self) -> None:
         positive_lr(self)
-        integer(self, "step_size", low=1)
-        real(self, "gamma", low=0.0, high=1.0, low_open=True)
+        integer_field(self, "step_size", low=1)
+        real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.lr * self.gamma ** np.floor(t / self.step_size)
@@ -131,7 +132,7 @@ class MultiStepDecay(Schedule):
         ok = ok and all(a < b for a, b in zip(milestones, milestones[1:]))
         check(ok, "milestones", "a non-empty, strictly increasing sequence of integers >= 1", self.milestones)
         object.__setattr__(self, "milestones", tuple(int(m) for m in milestones))
-        real(self, "gamma", low=0.0, high=1.0, low_open=True)
+        real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         passed = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
@@ -157,7 +158,7 @@ class ExponentialDecay(Schedule):
 
     def __post_init__(self) -> None:
         positive_lr(self)
-        real(self, "gamma", low=0.0, high=1.0, low_open=True)
+        real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.lr * self.gamma**t
@@ -187,9 +188,9 @@ class PolynomialDecay(Schedule):
 
     def __post_init__(self) -> None:
         lr = positive_lr(self)
-        integer(self, "total_steps", low=1)
-        real(self, "power", low=0.0, low_open=True)
-        real(self, "min_lr", low=0.0, high=lr)
+        integer_field(self, "total_steps", low=1)
+        real_field(self, "power", low=0.0, low_open=True)
+        real_field(self, "min_lr", low=0.0, high=lr)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         remaining = 1.0 - np.minimum(t, self.total_steps) / self.total_steps
@@ -222,8 +223,8 @@ class CosineDecay(Schedule):
 
     def __post_init__(self) -> None:
         lr = positive_lr(self)
-        integer(self, "total_steps", low=1)
-        real(self, "min_lr", low=0.0, high=lr)
+        integer_field(self, "total_steps", low=1)
+        real_field(self, "min_lr", low=0.0, high=lr)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         return cosine(self.lr, self.min_lr, np.minimum(t, self.total_steps) / self.total_steps)

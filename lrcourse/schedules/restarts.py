@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcourse.schedules._base import Schedule, cosine, positive_lr, real
+from lrcourse.schedules._base import Schedule, cosine, positive_lr
+from lrcourse.validation import real_field
 
 __all__ = ["WarmRestarts"]
 
@@ -51,10 +52,10 @@ class WarmRestarts(Schedule):
 
     def __post_init__(self) -> None:
         lr = positive_lr(self)
-        real(self, "T_0", low=1.0)
-        real(self, "T_mult", low=1.0)
-        real(self, "min_lr", low=0.0, high=lr)
-        real(self, "restart_decay", low=0.0, high=1.0, low_open=True)
+        real_field(self, "T_0", low=1.0)
+        real_field(self, "T_mult", low=1.0)
+        real_field(self, "min_lr", low=0.0, high=lr)
+        real_field(self, "restart_decay", low=0.0, high=1.0, low_open=True)
 
     def cycle_start(self, i: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return :math:`S_i`, the step at which cycle ``i`` starts."""

@@ -1,12 +1,32 @@
-"""PyTorch side of lrcourse: schedulers and optimizers that plug into ``torch.optim``."""
+"""The torch layer of lrcourse: everything that trains a ``torch.nn.Module``.
 
-from lrcourse.torch.optim import SGD, Adagrad, Adam, AdamW, RMSprop
-from lrcourse.torch.schedulers import ScheduleLR, torch_scheduler_lrs
-from lrcourse.torch.range_test import RangeTestResult, lr_range_test, top_hessian_eigenvalue
+It imports the NumPy core (:mod:`lrcourse.schedules`, :mod:`lrcourse.numpy`,
+:mod:`lrcourse.sweep`, :mod:`lrcourse.range_test`, :mod:`lrcourse.clipping`,
+:mod:`lrcourse.validation`) and the core never imports it:
+
+- optimizers that plug into ``torch.optim`` (:mod:`lrcourse.torch.optim`) and
+  :class:`ScheduleLR`, which drives any of them from a schedule;
+- :func:`fit` and :func:`evaluate` (:mod:`lrcourse.torch.training`), the training loop;
+- :func:`sweep_model` (:mod:`lrcourse.torch.sweep`): ``K`` copies of a model at once;
+- :func:`lr_range_test` and :func:`top_hessian_eigenvalue`;
+- gradient clipping and layer-wise param groups;
+- :mod:`lrcourse.torch.models` and :mod:`lrcourse.torch.data`, the chapters' models and
+  bundled data sets; :func:`get_device` (:mod:`lrcourse.torch.device`);
+- :mod:`lrcourse.torch.runtime`, what the loops share: seeding, batches, the progress
+  bar, setting a rate.
+"""
+
 from lrcourse.torch.clipping import clip_grad_norm, clip_grad_value, grad_norm
+from lrcourse.torch.device import get_device
+from lrcourse.torch.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from lrcourse.torch.param_groups import layerwise_param_groups, param_groups_table
+from lrcourse.torch.range_test import RangeTestResult, lr_range_test, top_hessian_eigenvalue
+from lrcourse.torch.schedulers import ScheduleLR, torch_scheduler_lrs
+from lrcourse.torch.sweep import run_outputs, run_scores, sweep_model, vmap_loss
+from lrcourse.torch.training import History, evaluate, fit
 
 __all__ = ["ScheduleLR", "torch_scheduler_lrs", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
+__all__ += ["fit", "evaluate", "History", "sweep_model", "run_outputs", "run_scores", "vmap_loss"]
 __all__ += ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
 __all__ += ["clip_grad_norm", "clip_grad_value", "grad_norm"]
-__all__ += ["layerwise_param_groups", "param_groups_table"]
+__all__ += ["layerwise_param_groups", "param_groups_table", "get_device"]

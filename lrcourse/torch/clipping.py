@@ -21,8 +21,7 @@ from collections.abc import Iterable
 
 import torch
 
-from lrcourse.clipping import _nonfinite
-from lrcourse.schedules._base import check
+from lrcourse.validation import check, nonfinite_error
 
 __all__ = ["clip_grad_norm", "clip_grad_value", "grad_norm"]
 
@@ -88,7 +87,7 @@ def clip_grad_norm(parameters: Parameters, max_norm: float, norm_type: float = 2
     norm = _total_norm(grads, norm_type)
     if not torch.isfinite(norm):
         if error_if_nonfinite:
-            raise _nonfinite(float(norm), f"{norm_type:g}-norm")
+            raise nonfinite_error(float(norm), f"{norm_type:g}-norm")
         return norm
     scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
     for g in grads:
@@ -113,6 +112,6 @@ def clip_grad_value(parameters: Parameters, clip_value: float, *, error_if_nonfi
     check(isinstance(clip_value, (int, float)) and clip_value > 0, "clip_value", "a number > 0", clip_value)
     grads = _grads(parameters)
     if error_if_nonfinite and not all(bool(torch.isfinite(g).all()) for g in grads):
-        raise _nonfinite(float(_total_norm(grads, 2.0)), "norm (some entries are NaN or inf)")
+        raise nonfinite_error(float(_total_norm(grads, 2.0)), "norm (some entries are NaN or inf)")
     for g in grads:
         g.clamp_(-clip_value, clip_value)

@@ -1,7 +1,8 @@
 """The course's models: small enough to train in seconds on a CPU, built reproducibly.
 
-Every constructor takes ``seed`` (default 0): the initial weights are drawn from a
-private torch generator state seeded with it, so the same arguments give the same
+Every constructor takes ``seed`` (default 0): the initial weights are drawn from
+torch's CPU generator seeded with it (:func:`lrcourse.torch.runtime.seeded`, which
+puts the generator back afterwards), so the same arguments give the same
 model, and building a model does not move torch's global random stream (``seed=None``
 draws from that stream instead, as torch modules normally do).
 
@@ -14,16 +15,19 @@ draws from that stream instead, as torch modules normally do).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lrcourse.torch.data import load
+from lrcourse.torch.runtime import seeded
+from lrcourse.torch.training import fit
+from lrcourse.validation import integer
+
 __all__ = [
-    "seeded",
     "SoftmaxRegression",
     "MLP",
     "SmallCNN",
@@ -33,31 +37,8 @@ __all__ = [
 ]
 
 
-@contextlib.contextmanager
-def seeded(seed: int | None) -> Iterator[None]:
-    """Run the block with torch's CPU generator seeded with ``seed``, then restore it.
-
-    With ``seed=None`` the block uses (and advances) the global generator as usual.
-
-    >>> with seeded(0):
-    ...     a = torch.rand(2)
-    >>> with seeded(0):
-    ...     b = torch.rand(2)
-    >>> bool((a == b).all())
-    True
-    """
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 def _count(name: str, value: Any, low: int = 1) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
+    return integer(name, value, low=low)
 
 
 class SoftmaxRegression(nn.Module):
@@ -248,15 +229,12 @@ def pretrain_digits(classes: Sequence[int] = (0, 1, 2, 3, 4), *, steps: int = 30
     """Return a :class:`BodyHead` trained on the digits of ``classes``, in well under a second.
 
     Full-batch Adam at rate ``lr`` for ``steps`` steps on the training split of
-    ``lrcourse.data.load("digits", classes=classes, seed=seed)``, on the CPU, from a
+    ``lrcourse.torch.data.load("digits", classes=classes, seed=seed)``, on the CPU, from a
     network built with ``seed``: the same arguments give the same weights, bit for
     bit, on a given machine, so nothing needs to be shipped. It reaches about 99% validation
     accuracy on digits 0–4. Then ``model.replace_head(5)`` and fine-tune on
     ``load("digits", classes=(5, 6, 7, 8, 9))``.
     """
-    from lrcourse.data import load
-    from lrcourse.training import fit
-
     data = load("digits", classes=tuple(classes), seed=seed)
     model = BodyHead(data.n_features, data.n_classes, hidden, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)

@@ -7,7 +7,7 @@ the top layers are specific to the task. ULMFiT's *discriminative fine-tuning* (
 from an explicit rule in the manner of nanoGPT's ``configure_optimizers``, and prints
 what it built; :func:`~lrcourse.torch.param_groups_table` is that printout, for any list of groups.
 
->>> from lrcourse.models import MLP
+>>> from lrcourse.torch.models import MLP
 >>> groups = layerwise_param_groups(MLP(64, 10, hidden=(32, 16)), lr=0.01, weight_decay=0.1)
 group                       params        lr  lr_scale  weight_decay
 layers.0                     2,048  0.001479    0.1479           0.1
@@ -28,7 +28,7 @@ from typing import Any
 import torch  # noqa: F401 (the doctests use it)
 from torch import nn
 
-from lrcourse.schedules._base import check
+from lrcourse.validation import check
 
 __all__ = ["layerwise_param_groups", "default_layers", "param_groups_table"]
 
@@ -40,7 +40,7 @@ def default_layers(model: nn.Module) -> list[str]:
     pooling own none); an RNN is one layer. Parameters set on ``model`` itself are one
     more layer, named ``""``, placed first.
 
-    >>> from lrcourse.models import BodyHead
+    >>> from lrcourse.torch.models import BodyHead
     >>> default_layers(BodyHead(64, 5, hidden=(32, 32)))
     ['body.0', 'body.2', 'head']
     """

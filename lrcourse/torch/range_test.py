@@ -26,35 +26,26 @@ which the test's answers are checked: gradient descent on a quadratic diverges f
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from lrcourse.range_test import (
-    RAMPS,
-    Ramp,
-    RangeTestResult,
-    SmoothedLoss,
-    _check_options,
-    is_diverged,
-    smooth_update,
-)
-from lrcourse.schedules._base import check
+from lrcourse.range_test import RAMPS, Ramp, RangeTestResult, SmoothedLoss, check_options, is_diverged, smooth_update
+from lrcourse.torch.runtime import Batch, Data, cycle, progress_bar, seeded, set_lr
+from lrcourse.validation import check, integer
 
 __all__ = ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
 
-Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn,
-                  data: Batch | Iterable[Batch], start_lr: float = 1e-7, end_lr: float = 10.0,
+                  data: Data, start_lr: float = 1e-7, end_lr: float = 10.0,
                   num_steps: int = 100, ramp: str = "exp", smooth: float = 0.98, diverge_factor: float = 4.0, *,
                   loss_floor: float = 0.0, seed: int = 0, progress: bool | None = None) -> RangeTestResult:
     r"""Train with a rising learning rate, record the losses, and put everything back.
@@ -86,7 +77,7 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
     restored, so the same call gives the same result. ``smooth`` trades noise against
     lag: see :func:`~lrcourse.range_test.smooth_update`.
     ``progress`` shows a progress bar (by default in a terminal or a notebook; see
-    :func:`lrcourse.training.fit`).
+    :func:`lrcourse.torch.fit`).
 
     Returns a :class:`~lrcourse.range_test.RangeTestResult`: the rates, raw and
     smoothed losses up to the stop, ``diverged_at`` and the four ``suggestions``.
@@ -111,7 +102,7 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
         Smith, L. N. (2017). Cyclical learning rates for training neural networks. WACV.
     """
     check(ramp in RAMPS, "ramp", "'exp' or 'linear'", ramp)
-    _check_options(smooth, diverge_factor, loss_floor)
+    check_options(smooth, diverge_factor, loss_floor)
     schedule = Ramp(start_lr, end_lr, num_steps, ramp)  # checks start_lr < end_lr and num_steps >= 2
     first = next(model.parameters(), None)
     if first is None:
@@ -120,14 +111,15 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
     losses: list[float] = []
     saved = _snapshot(model, optimizer)
     try:
-        with _seeded(seed, first.device), _progress_bar(num_steps, progress) as bar:
+        with seeded(seed, first.device), progress_bar(num_steps, progress, "range test", leave=False) as bar:
             model.train()
-            batches, state, best = _cycle(data), SmoothedLoss(), math.inf
+            batches, state, best = cycle(data, first.device), SmoothedLoss(), math.inf
             for lr in lrs:
                 x, y = next(batches)
-                _set_lr(optimizer, float(lr))
+                for group in optimizer.param_groups:
+                    set_lr(group, float(lr) * group.get("lr_scale", 1.0))
                 optimizer.zero_grad()
-                loss = loss_fn(model(x.to(first.device)), y.to(first.device))
+                loss = loss_fn(model(x), y)
                 losses.append(loss.item())
                 state, smoothed = smooth_update(state, losses[-1], smooth)
                 best = min(best, smoothed)
@@ -141,48 +133,6 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
         _restore(model, optimizer, saved)
     return RangeTestResult.from_losses(lrs[: len(losses)], losses, smooth=smooth, diverge_factor=diverge_factor,
                                        loss_floor=loss_floor)
-
-
-@contextlib.contextmanager
-def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed torch's CPU generator, and the CUDA generator of ``device`` if it is a GPU; restore both after."""
-    cuda = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.random.default_generator.manual_seed(seed)
-        for gpu in cuda:
-            with torch.cuda.device(gpu):
-                torch.cuda.manual_seed(seed)
-        yield
-
-
-def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        rate = lr * group.get("lr_scale", 1.0)
-        if isinstance(group["lr"], torch.Tensor):  # capturable or compiled optimizers keep it as a tensor
-            group["lr"].fill_(rate)
-        else:
-            group["lr"] = rate
-
-
-def _cycle(data: Batch | Iterable[Batch]) -> Iterator[Batch]:
-    """Yield batches forever: the full batch ``(X, y)`` again and again, or one pass of ``data`` after another."""
-    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        while True:
-            yield data
-    passes = 0
-    while True:
-        count = 0
-        for batch in data:
-            if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-                raise ValueError(f"data must yield (x, y) pairs, got a {type(batch).__name__}")
-            count += 1
-            yield batch[0], batch[1]
-        if count == 0:
-            if passes == 0:
-                raise ValueError("data must hold at least one batch, got an empty iterable")
-            raise ValueError("data ran out: it gave no batches on its second pass; pass something that can be "
-                             "iterated again, such as a DataLoader or a list, not a generator")
-        passes += 1
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
@@ -215,14 +165,6 @@ def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     yield from model.named_buffers()  # persistent or not, e.g. batch norm's running statistics
 
 
-def _progress_bar(total: int, progress: bool | None) -> Any:
-    from tqdm.auto import tqdm
-
-    from lrcourse.training import _show_progress
-
-    return tqdm(total=total, desc="range test", unit="step", disable=not _show_progress(progress), leave=False)
-
-
 def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Batch, *, iters: int = 1000,
                            tol: float = 1e-10, seed: int = 0) -> float:
     r"""Return the largest eigenvalue :math:`L` of the Hessian of the full-batch loss, by power iteration.
@@ -248,7 +190,7 @@ def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Batch, *, it
     >>> round(top_hessian_eigenvalue(model, mse, (X, torch.zeros(2))), 4)
     9.0
     """
-    check(isinstance(iters, int) and iters >= 1, "iters", "an integer >= 1", iters)
+    iters = integer("iters", iters, low=1)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"model must have parameters that require grad, got a {type(model).__name__} with none")

@@ -10,6 +10,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrcourse.schedules import Schedule
+from lrcourse.torch.runtime import set_lr
 
 __all__ = ["ScheduleLR", "torch_scheduler_lrs"]
 
@@ -82,10 +83,7 @@ class ScheduleLR(LRScheduler):
             raise ValueError(f"state_dict was saved with schedule {saved}, but this scheduler has {self.schedule!r}")
         self.__dict__.update(state)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            if isinstance(group["lr"], torch.Tensor):  # e.g. capturable or compiled optimizers
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
+            set_lr(group, lr)
         self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
 
 

@@ -8,7 +8,7 @@ run and marks it diverged; the history up to that step is kept, because a diverg
 run is a result in a course about the learning rate.
 
 >>> import torch
->>> from lrcourse.models import SoftmaxRegression
+>>> from lrcourse.torch.models import SoftmaxRegression
 >>> X, y = torch.randn(64, 3), torch.randint(0, 2, (64,))
 >>> model = SoftmaxRegression(3, 2)
 >>> history = fit(model, torch.optim.SGD(model.parameters(), lr=0.5), (X, y), steps=20,
@@ -20,9 +20,7 @@ run is a result in a course about the learning rate.
 from __future__ import annotations
 
 import math
-import os
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,15 +31,13 @@ from numpy.typing import NDArray
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from lrcourse.device import get_device
-from lrcourse.models import seeded
 from lrcourse.schedules import Schedule
+from lrcourse.torch.device import get_device
+from lrcourse.torch.runtime import Batch, Data, batches_per_epoch, one_epoch, progress_bar, seeded
+from lrcourse.torch.schedulers import ScheduleLR
+from lrcourse.validation import integer, real
 
 __all__ = ["History", "fit", "train_step", "evaluate", "default_loss"]
-
-Batch = tuple[torch.Tensor, torch.Tensor]
-Data = Batch | Iterable[Batch]
-"""A pair ``(X, y)`` of tensors (the full batch), or an iterable of such pairs (a DataLoader)."""
 
 
 @dataclass
@@ -116,7 +112,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     ``seed`` (and restored afterwards), so shuffling by a DataLoader without a
     generator of its own, dropout and any other draw repeat exactly. The same model
     weights, optimizer, data and seed give an identical :class:`History` on a given
-    device. ``device`` defaults to :func:`lrcourse.device.get_device`; the model is
+    device. ``device`` defaults to :func:`lrcourse.torch.device.get_device`; the model is
     moved there and so is every batch. ``progress`` shows a progress bar; by
     default it does in a terminal or notebook, not when the output is a file or a
     pipe, and never when the environment variable ``LRCOURSE_PROGRESS`` is ``0``.
@@ -124,25 +120,27 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps and epochs, got steps={steps!r}, epochs={epochs!r}")
     for name, value in (("steps", steps), ("epochs", epochs), ("eval_every", eval_every)):
-        if value is not None and not (isinstance(value, int) and value >= 1):
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
-        raise ValueError(f"clip must be a number > 0 (or None for no clipping), got {clip!r}")
+        if value is not None:
+            integer(name, value, low=1)
+    if clip is not None:
+        clip = real("clip", clip, low=0.0, low_open=True)
+    seed = integer("seed", seed, low=0)
     if isinstance(scheduler, Schedule):
-        from lrcourse.torch.schedulers import ScheduleLR
-
         scheduler = ScheduleLR(optimizer, scheduler)
     if isinstance(scheduler, ReduceLROnPlateau) and val_data is None:
         raise ValueError("a ReduceLROnPlateau scheduler needs val_data: it is stepped with the validation loss")
+    per_epoch = batches_per_epoch(data)
+    if per_epoch == 0:
+        raise ValueError("data must hold at least one batch, got an empty loader")
+    if per_epoch is None and epochs is not None:
+        raise ValueError(f"epochs needs data whose length is known (a pair (X, y), a DataLoader, a list), got a "
+                         f"{type(data).__name__}: give steps instead")
     device = get_device(device)
     model.to(device)
     model.train()
     loss_fn = loss_fn or default_loss
-    batches_per_epoch = 1 if isinstance(data, tuple) else len(data)  # type: ignore[arg-type]
-    if batches_per_epoch < 1:
-        raise ValueError("data must hold at least one batch, got an empty loader")
-    total = steps if steps is not None else epochs * batches_per_epoch  # type: ignore[operator]
-    eval_every = eval_every or batches_per_epoch
+    total = steps if steps is not None else epochs * per_epoch  # type: ignore[operator]
+    eval_every = eval_every or per_epoch or total  # once per epoch; at the end if epochs have no length
     history = History()
 
     def validate(step: int) -> None:
@@ -153,12 +151,12 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
         if isinstance(scheduler, ReduceLROnPlateau) and step > 0:
             scheduler.step(metrics["loss"])
 
-    with seeded(seed), _progress_bar(total, progress) as bar:
+    with seeded(seed, device), progress_bar(total, progress, "fit") as bar:
         if val_data is not None:
             validate(0)
         while history.steps < total and not history.diverged:
             epoch_losses = []
-            for x, y in _batches(data):
+            for x, y in one_epoch(data):
                 history.lrs.append(tuple(float(group["lr"]) for group in optimizer.param_groups))
                 loss, grad_norm = train_step(model, optimizer, loss_fn, x.to(device), y.to(device), clip)
                 history.loss.append(loss)
@@ -212,7 +210,7 @@ def evaluate(model: nn.Module, data: Data,
     (``loss_fn`` must average over its batch, as torch's losses do). The model is put
     in evaluation mode for the pass and left in the mode it was in.
 
-    >>> from lrcourse.models import SoftmaxRegression
+    >>> from lrcourse.torch.models import SoftmaxRegression
     >>> model = SoftmaxRegression(2, 2)
     >>> with torch.no_grad():
     ...     _ = model.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
@@ -226,44 +224,19 @@ def evaluate(model: nn.Module, data: Data,
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     classification = True
-    for x, y in _batches(data):
-        x, y = x.to(device), y.to(device)
-        output = model(x)
-        total_loss += loss_fn(output, y).item() * len(y)
-        count += len(y)
-        classification = classification and not torch.is_floating_point(y)
-        if classification:
-            correct += int((output.argmax(dim=-1) == y).sum())
-    model.train(was_training)
+    try:
+        for x, y in one_epoch(data, device):
+            output = model(x)
+            total_loss += loss_fn(output, y).item() * len(y)
+            count += len(y)
+            classification = classification and not torch.is_floating_point(y)
+            if classification:
+                correct += int((output.argmax(dim=-1) == y).sum())
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("data must hold at least one example, got batches of size 0")
     metrics = {"loss": total_loss / count}
     if classification:
         metrics["accuracy"] = correct / count
     return metrics
-
-
-def _batches(data: Data) -> Iterator[Batch]:
-    """One epoch of ``data``: the pair itself, or one pass over the loader."""
-    if isinstance(data, tuple):
-        if len(data) != 2:
-            raise ValueError(f"data must be a pair (X, y) or a DataLoader of pairs, got a tuple of {len(data)}")
-        yield data  # type: ignore[misc]
-    else:
-        yield from data
-
-
-def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    setting = os.environ.get("LRCOURSE_PROGRESS")
-    if setting is not None:
-        return setting.strip().lower() not in ("0", "false", "no", "off", "")
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    in_notebook = shell is not None and hasattr(shell, "kernel")
-    return in_notebook or sys.stderr.isatty()
-
-
-def _progress_bar(total: int, progress: bool | None) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="fit", unit="step", disable=not _show_progress(progress), leave=True)

@@ -12,14 +12,14 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
 - :func:`imbalanced`: the same with geometrically fewer examples per class.
 - :func:`adding`: the adding problem, on which a plain RNN's gradients explode.
 
->>> from lrcourse.data import load
+>>> from lrcourse.torch.data import load
 >>> wine = load("wine", seed=1)
 >>> X, y = wine.train
 >>> X.shape, y[:5].tolist(), wine.n_classes
 ((106, 13), [1, 1, 2, 1, 1], 3)
 """
 
-from lrcourse.data.sequences import adding, adding_problem
-from lrcourse.data.tabular import NAMES, Dataset, Split, imbalanced, load
+from lrcourse.torch.data.sequences import adding, adding_problem
+from lrcourse.torch.data.tabular import NAMES, Dataset, Split, imbalanced, load
 
 __all__ = ["NAMES", "Dataset", "Split", "load", "imbalanced", "adding", "adding_problem"]

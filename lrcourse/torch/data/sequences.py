@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrcourse.data.tabular import Dataset, Split
+from lrcourse.torch.data.tabular import Dataset, Split
 
 __all__ = ["adding_problem", "adding"]
 

@@ -10,7 +10,7 @@ import torch
 from numpy.typing import NDArray
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from lrcourse.device import get_device
+from lrcourse.torch.device import get_device
 
 __all__ = ["Split", "Dataset", "load", "imbalanced", "NAMES"]
 
@@ -64,7 +64,7 @@ class Dataset:
         return np.bincount(self.split(split).y, minlength=self.n_classes)
 
     def tensors(self, split: str = "train", device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(X, y)`` of ``split`` as torch tensors on ``device`` (default: :func:`~lrcourse.device.get_device`).
+        """Return ``(X, y)`` of ``split`` as torch tensors on ``device`` (default: :func:`~lrcourse.torch.device.get_device`).
 
         On the CPU the tensors share memory with the NumPy arrays (no copy).
         """
@@ -78,7 +78,7 @@ class Dataset:
 
         ``shuffle`` defaults to ``True`` for ``"train"`` only. Each epoch's order is
         drawn from torch's global generator when the epoch starts, and
-        :func:`lrcourse.training.fit` seeds that generator, so a run's batches depend
+        :func:`lrcourse.torch.training.fit` seeds that generator, so a run's batches depend
         on its seed alone, however often the loader was used before. The last batch
         may be smaller. The whole split is moved to ``device`` once; a batch is one
         indexing of those tensors (no per-example Python calls).

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lrcourse.numpy._hyperparams import check_nonnegative
+from lrcourse.validation import check_nonnegative
 from lrcourse.torch.optim._base import Impl, Optimizer
 
 __all__ = ["Adagrad", "adagrad"]

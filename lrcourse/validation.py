@@ -1,0 +1,176 @@
+"""Check the arguments users pass, in one place, so that every error names the parameter and its range.
+
+Every public constructor and function of lrcourse, in the NumPy core and in
+:mod:`lrcourse.torch`, checks its arguments with these functions. Each raises
+``TypeError`` for a value of the wrong kind (a string, ``None``, a bool where a number
+is asked for) and ``ValueError`` for a value out of range, and the message always
+reads ``<name> must be <allowed>, got <value>``.
+
+- :func:`check`: the general form, for a condition already computed;
+- :func:`real` and :func:`integer`: one number in an interval;
+- :func:`flag`: ``True`` or ``False``, nothing that merely looks like one;
+- :func:`hyperparameter`: a number, or an array of one value per run (what the NumPy
+  optimizers sweep), every value finite and in an interval;
+- :func:`nonfinite_error`: the error for a NaN or infinite gradient norm.
+
+>>> real("lr", 0.1, low=0.0)
+0.1
+>>> real("lr", "0.1", low=0.0)
+Traceback (most recent call last):
+...
+TypeError: lr must be a real number, got '0.1'
+>>> integer("steps", 0, low=1)
+Traceback (most recent call last):
+...
+ValueError: steps must be an integer >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check", "is_real", "real", "integer", "flag", "hyperparameter", "interval", "nonfinite_error", "real_field",
+           "integer_field", "check_nonnegative", "check_between"]
+
+
+def check(ok: bool, name: str, allowed: str, value: object, error: type[Exception] = ValueError) -> None:
+    """Raise ``error`` (``ValueError`` by default) saying ``name must be allowed, got value`` unless ``ok``."""
+    if not ok:
+        raise error(f"{name} must be {allowed}, got {value!r}")
+
+
+def is_real(value: object) -> bool:
+    """Tell whether ``value`` is a real number: an int, a float or a NumPy scalar of those, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def interval(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False) -> str:
+    """Write an interval the way the error messages do: ``[0, 1)``, ``(0, inf)``."""
+    right = ")" if high_open or math.isinf(high) else "]"
+    return f"{'(' if low_open else '['}{low:g}, {high:g}{right}"
+
+
+def _inside(value: Any, low: float, high: float, low_open: bool, high_open: bool) -> Any:
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    return above & below
+
+
+def real(name: str, value: object, *, low: float = -math.inf, high: float = math.inf,
+         low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a ``float`` if it is a finite real number in the interval, else raise.
+
+    A 0-d NumPy array counts as a number. ``TypeError`` for anything that is not a
+    real number (str, None, bool, complex); ``ValueError`` for NaN, infinity, a number
+    too large for a float, or a number outside the interval.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    check(is_real(value), name, "a real number", value, TypeError)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        number = math.inf
+    check(math.isfinite(number) and bool(_inside(number, low, high, low_open, high_open)), name,
+          f"a finite number in {interval(low, high, low_open=low_open, high_open=high_open)}", value)
+    return number
+
+
+def integer(name: str, value: object, *, low: int = 0, high: float = math.inf) -> int:
+    """Return ``value`` as an ``int`` if it is an integer (not a bool) in ``[low, high]``, else raise."""
+    if not (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))):
+        # 2.5 is a number of the wrong value; '3', None and True are not numbers at all
+        error = ValueError if is_real(value) else TypeError
+        check(False, name, f"an integer >= {low}", value, error)
+    bounds = f"an integer >= {low}" if math.isinf(high) else f"an integer in [{low}, {int(high)}]"
+    check(low <= int(value) <= high, name, bounds, value)  # type: ignore[call-overload]
+    return int(value)  # type: ignore[call-overload]
+
+
+def flag(name: str, value: object) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (or a NumPy bool), else raise ``TypeError``.
+
+    ``'yes'``, ``None``, ``1`` and ``1.0`` are refused: a flag that accepts them reads
+    ``'no'`` as true.
+    """
+    check(isinstance(value, (bool, np.bool_)), name, "True or False", value, TypeError)
+    return bool(value)
+
+
+def hyperparameter(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
+                   low_open: bool = False, high_open: bool = False, per_run: bool = True) -> Any:
+    """Check a hyperparameter: a finite number in the interval, or (``per_run``) an array of them.
+
+    A number comes back as a ``float``. With ``per_run`` an array of any shape (NumPy,
+    CuPy: checked where it lives) or a list is allowed too, one value per run of a
+    sweep, and comes back as an array; every value must be finite and in the interval.
+    ``TypeError`` for strings, ``None``, bools, complex numbers and arrays of those.
+    """
+    if isinstance(value, (list, tuple)):
+        check(per_run, name, "a real number", value, TypeError)
+        value = np.asarray(value)
+    if hasattr(value, "__array_function__") and getattr(value, "ndim", 0) > 0:
+        check(per_run, name, "a real number", value, TypeError)
+        kind = getattr(getattr(value, "dtype", None), "kind", "O")
+        check(kind in "iuf", name, "a real number or an array of real numbers", value, TypeError)
+        check(value.size > 0, name, "a number or a non-empty array of values", value)
+        ok = bool(((value == value) & (abs(value) < math.inf) & _inside(value, low, high, low_open, high_open)).all())
+        check(ok, name, f"finite and in {interval(low, high, low_open=low_open, high_open=high_open)}", value)
+        return value
+    return real(name, value, low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+def nonfinite_error(norm: float, what: str) -> FloatingPointError:
+    """Return the error for a gradient whose ``what`` (its norm) is ``norm``, NaN or infinite: clipping refuses it."""
+    return FloatingPointError(f"the gradient {what} is {norm}: not clipping (a NaN or inf gradient cannot be "
+                              "rescaled into a useful step); lower the learning rate, or pass "
+                              "error_if_nonfinite=False and skip this step")
+
+
+def real_field(obj: object, name: str, **bounds: Any) -> float:
+    """Check the field ``name`` of a frozen dataclass with :func:`real`; store it back as a ``float``.
+
+    ``bounds`` are :func:`real`'s (``low``, ``high``, ``low_open``, ``high_open``). A
+    plain float keeps the ``repr`` readable (``Constant(lr=0.1)``, not
+    ``Constant(lr=np.float64(0.1))``).
+    """
+    value = real(name, getattr(obj, name), **bounds)
+    object.__setattr__(obj, name, value)
+    return value
+
+
+def integer_field(obj: object, name: str, *, low: int = 0, high: float = math.inf) -> int:
+    """Check the field ``name`` of a frozen dataclass with :func:`integer`; store it back as an ``int``."""
+    value = integer(name, getattr(obj, name), low=low, high=high)
+    object.__setattr__(obj, name, value)
+    return value
+
+
+def check_nonnegative(name: str, value: Any) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value is >= 0 (NaN is not).
+
+    >>> check_nonnegative("lr", np.array([0.1, -0.1]))
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be >= 0, got array([ 0.1, -0.1])
+    """
+    if not bool(np.all(_array(value) >= 0)):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+def check_between(name: str, value: Any, low: float, high: float, *, high_open: bool) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value is in [low, high) or [low, high]."""
+    value_array = _array(value)
+    below_high = value_array < high if high_open else value_array <= high
+    if not bool(np.all((value_array >= low) & below_high)):
+        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+
+
+def _array(value: Any) -> Any:
+    # A NumPy or CuPy array is compared where it lives; a number or a list becomes a NumPy array.
+    return value if hasattr(value, "__array_function__") else np.asarray(value)
