@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from lrcourse.validation import check, integer
+
 __all__ = ["Batch", "Data", "seeded", "is_full_batch", "cycle", "one_epoch", "batches_per_epoch",
            "show_progress", "progress_bar", "set_lr"]
 
@@ -51,8 +53,7 @@ def seeded(seed: int | None, device: str | torch.device | None = None) -> Iterat
     if seed is None:
         yield
         return
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        raise ValueError(f"seed must be an integer >= 0 (or None), got {seed!r}")
+    seed = integer("seed", seed, low=0)
     kind = torch.device(device).type if device is not None else "cpu"
     cpu_state = torch.random.get_rng_state()
     cuda_index = None
@@ -159,8 +160,7 @@ def show_progress(progress: bool | None) -> bool:
     not when the output goes to a file or a pipe.
     """
     if progress is not None:
-        if not isinstance(progress, bool):
-            raise ValueError(f"progress must be True, False or None, got {progress!r}")
+        check(isinstance(progress, bool), "progress", "True, False or None", progress, TypeError)
         return progress
     setting = os.environ.get("LRCOURSE_PROGRESS")
     if setting is not None:
