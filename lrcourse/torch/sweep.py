@@ -236,7 +236,7 @@ class _SweptLinear(TorchFunctionMode):
 def run_outputs(model: nn.Module, params: Mapping[str, NDArray[Any]], X: torch.Tensor) -> torch.Tensor:
     """Return the outputs on ``X`` of the ``K`` trained runs of a model sweep, shape ``(K, N, ...)``.
 
-    ``params`` is the ``params`` of the :class:`SweepResult` of a sweep of ``model`` (each array with
+    ``params`` is the ``params`` of the :class:`~lrcourse.sweep.SweepResult` of a sweep of ``model`` (each array with
     the runs on axis 0); one forward pass maps the model over the runs, without
     gradients. The module's own weights are not used or changed.
 

@@ -95,7 +95,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     """Train ``model`` with ``optimizer`` on ``data`` for ``steps`` updates or ``epochs`` epochs.
 
     Each step: compute ``loss_fn(model(x), y)`` on the next batch (default:
-    :func:`default_loss`); stop if it is NaN or infinite; backpropagate; clip the
+    :func:`~lrcourse.torch.training.default_loss`); stop if it is NaN or infinite; backpropagate; clip the
     gradients' total norm to ``clip`` if given; ``optimizer.step()``; then
     ``scheduler.step()``. ``optimizer`` is any ``torch.optim.Optimizer`` (those of
     :mod:`lrcourse.torch` or of ``torch.optim``). ``scheduler`` is any torch
