@@ -9,7 +9,7 @@ any order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -56,32 +56,35 @@ def leaves_like(tree: Params, params: Params, name: str) -> list[Any]:
     ValueError: grads[0] has shape (3,) but params[0] has shape (2,)
     """
     found: list[Any] = []
-
-    def walk(node: Any, ref: Any, path: str) -> None:
-        where = f"{name}{path}"
-        if isinstance(ref, Mapping):
-            if not isinstance(node, Mapping):
-                raise ValueError(f"{where} is a {type(node).__name__} but params{path} is a dict")
-            if set(node) != set(ref):
-                raise ValueError(f"{where} has keys {sorted(map(str, node))} but params{path} has keys {sorted(map(str, ref))}")
-            for key in ref:
-                walk(node[key], ref[key], f"{path}[{key!r}]")
-        elif isinstance(ref, (list, tuple)):
-            if not isinstance(node, (list, tuple)):
-                raise ValueError(f"{where} is a {type(node).__name__} but params{path} is a {type(ref).__name__}")
-            if len(node) != len(ref):
-                raise ValueError(f"{where} has length {len(node)} but params{path} has length {len(ref)}")
-            for i, (child, ref_child) in enumerate(zip(node, ref)):
-                walk(child, ref_child, f"{path}[{i}]")
-        elif _is_container(node):
-            raise ValueError(f"{where} is a {type(node).__name__} but params{path} is an array")
-        elif _shape(node) != _shape(ref):
-            raise ValueError(f"{where} has shape {_shape(node)} but params{path} has shape {_shape(ref)}")
-        else:
-            found.append(node)
-
-    walk(tree, params, "")
+    _collect_like(tree, params, name, "", found)
     return found
+
+
+def _collect_like(node: Any, ref: Any, name: str, path: str, found: list[Any]) -> None:
+    # Append the arrays of node (at params{path}) to found, checking them against ref.
+    # A module-level function, not a closure: a recursive closure refers to itself,
+    # and that cycle would keep found (every array of a step) alive until gc runs.
+    where = f"{name}{path}"
+    if isinstance(ref, Mapping):
+        if not isinstance(node, Mapping):
+            raise ValueError(f"{where} is a {type(node).__name__} but params{path} is a dict")
+        if set(node) != set(ref):
+            raise ValueError(f"{where} has keys {sorted(map(str, node))} but params{path} has keys {sorted(map(str, ref))}")
+        for key in ref:
+            _collect_like(node[key], ref[key], name, f"{path}[{key!r}]", found)
+    elif isinstance(ref, (list, tuple)):
+        if not isinstance(node, (list, tuple)):
+            raise ValueError(f"{where} is a {type(node).__name__} but params{path} is a {type(ref).__name__}")
+        if len(node) != len(ref):
+            raise ValueError(f"{where} has length {len(node)} but params{path} has length {len(ref)}")
+        for i, (child, ref_child) in enumerate(zip(node, ref)):
+            _collect_like(child, ref_child, name, f"{path}[{i}]", found)
+    elif _is_container(node):
+        raise ValueError(f"{where} is a {type(node).__name__} but params{path} is an array")
+    elif _shape(node) != _shape(ref):
+        raise ValueError(f"{where} has shape {_shape(node)} but params{path} has shape {_shape(ref)}")
+    else:
+        found.append(node)
 
 
 def rebuild(params: Params, new_leaves: Sequence[Any]) -> Params:
@@ -90,16 +93,16 @@ def rebuild(params: Params, new_leaves: Sequence[Any]) -> Params:
     >>> rebuild({"w": 0, "b": [0, 0]}, [1, 2, 3])
     {'w': 1, 'b': [2, 3]}
     """
-    remaining = iter(new_leaves)
+    return _build(params, iter(new_leaves))
 
-    def build(ref: Any) -> Any:
-        if isinstance(ref, Mapping):
-            return {key: build(ref[key]) for key in ref}
-        if isinstance(ref, (list, tuple)):
-            children = [build(child) for child in ref]
-            if hasattr(ref, "_fields"):  # a NamedTuple
-                return type(ref)(*children)
-            return type(ref)(children)
-        return next(remaining)
 
-    return build(params)
+def _build(ref: Any, remaining: Iterator[Any]) -> Any:
+    # A container like ref, its arrays taken in turn from remaining (no closure: see _collect_like).
+    if isinstance(ref, Mapping):
+        return {key: _build(ref[key], remaining) for key in ref}
+    if isinstance(ref, (list, tuple)):
+        children = [_build(child, remaining) for child in ref]
+        if hasattr(ref, "_fields"):  # a NamedTuple
+            return type(ref)(*children)
+        return type(ref)(children)
+    return next(remaining)
