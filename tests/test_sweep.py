@@ -21,6 +21,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import lrcourse.numpy as lnp  # noqa: E402
+import lrcourse.torch as ltorch  # noqa: E402
 from lrcourse.torch.data import load  # noqa: E402
 from lrcourse.torch.models import MLP, BodyHead, SmallCNN, SoftmaxRegression  # noqa: E402
 from lrcourse.plots import plot_sweep  # noqa: E402
@@ -204,6 +205,61 @@ def test_model_sweep_over_a_loader_sees_the_batches_fit_sees(wine64) -> None:
         np.testing.assert_allclose(result.losses[k, :15], history.loss, rtol=1e-10)
 
 
+FINE_TUNING = [
+    (lnp.Adam, {"weight_decay": 0.1}, lambda params, lr: torch.optim.Adam(params, lr=lr, weight_decay=0.1)),
+    (lnp.SGD, {"momentum": 0.9, "weight_decay": 0.01},
+     lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=0.01)),
+    (lnp.AdamW, {"weight_decay": 0.1}, lambda params, lr: ltorch.AdamW(params, lr=lr, weight_decay=0.1)),
+    (lnp.RMSprop, {"momentum": 0.5}, lambda params, lr: ltorch.RMSprop(params, lr=lr, momentum=0.5)),
+]
+
+
+@pytest.mark.parametrize("cls, options, make_optimizer", FINE_TUNING, ids=["Adam", "SGD", "lrcourse AdamW",
+                                                                         "lrcourse RMSprop"])
+@pytest.mark.parametrize("wide_linear", [True, False], ids=["wide", "vmap"])
+def test_a_frozen_body_stays_frozen_as_in_separate_runs(wine64, cls, options, make_optimizer,
+                                                        wide_linear: bool) -> None:
+    # Fine-tuning: the body's parameters have requires_grad=False. Separate runs (fit, with
+    # torch.optim or lrcourse.torch, which skip a parameter without a gradient) leave them
+    # as they are, weight decay and momentum included; the sweep must do the same.
+    loader = wine64.loader("train", batch_size=32, device="cpu")
+    model = BodyHead(13, 3, hidden=(8,), seed=1).double()
+    model.body.requires_grad_(False)
+    body = {name: p.detach().clone() for name, p in model.named_parameters() if name.startswith("body")}
+    lrs = [0.01, 0.1, 0.5]
+    result = sweep_model(model, cls, lr=lrs, steps=10, data=loader, seed=4, device="cpu", wide_linear=wide_linear,
+                         **options)
+    for k, lr in enumerate(lrs):
+        alone = copy.deepcopy(model)
+        history = fit(alone, make_optimizer(alone.parameters(), lr), loader, steps=10, seed=4, progress=False,
+                      device="cpu")
+        np.testing.assert_allclose(result.losses[k, :10], history.loss, rtol=1e-10)
+        for name, p in alone.named_parameters():
+            np.testing.assert_allclose(result.params[name][k], p.detach().numpy(), rtol=1e-9, atol=1e-12)
+    for name, start in body.items():  # bit for bit: the frozen body never moved
+        np.testing.assert_array_equal(result.params[name], np.broadcast_to(start.numpy(), (3, *start.shape)))
+    assert not np.allclose(result.params["head.weight"][0], model.head.weight.detach().numpy())  # the head did
+
+
+def test_frozen_parameters_with_one_start_per_run_keep_their_own_start(wine64) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    starts = [BodyHead(13, 3, hidden=(8,), seed=s).double() for s in (0, 1)]
+    for start in starts:
+        start.body.requires_grad_(False)
+    result = sweep_model(starts[0], lnp.Adam, lr=[0.1, 0.1], x0=starts, steps=5, data=(X, y), device="cpu")
+    for k, start in enumerate(starts):
+        np.testing.assert_array_equal(result.params["body.0.weight"][k], start.body[0].weight.detach().numpy())
+        alone = sweep_model(start, lnp.Adam, lr=[0.1], steps=5, data=(X, y), device="cpu")
+        np.testing.assert_allclose(result.losses[k], alone.losses[0], rtol=1e-12)
+
+
+def test_a_model_with_every_parameter_frozen_is_refused() -> None:
+    model = SoftmaxRegression(2, 2).requires_grad_(False)
+    with pytest.raises(ValueError, match="model must have at least one parameter with requires_grad=True"):
+        sweep_model(model, lnp.SGD, lr=[0.1], steps=2, data=(torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)),
+                    device="cpu")
+
+
 def test_cnn_sweep_under_vmap_equals_separate_runs() -> None:
     digits = load("digits", dtype=np.float64)
     X, y = (t[:200] for t in digits.tensors("train", "cpu"))
@@ -259,7 +315,8 @@ def test_vmap_loss_is_torch_cross_entropy_and_mse() -> None:
         (lambda: sweep_model(SoftmaxRegression(2, 2), lnp.SGD, lr=[0.1], steps=2, data=(1, 2), x0=np.zeros((1, 6))),
          "x0 for a model must be a list of K modules or a dict"),
         (lambda: sweep_model(torch.nn.BatchNorm1d(3), lnp.SGD, lr=[0.1], steps=2, data=(torch.zeros(2, 3), torch.zeros(2))),
-         "sweep does not support models with buffers"),
+         "sweep_model does not support models with buffers \\(batch norm.s running statistics\\), got a model "
+         "with the buffers \\[.running_mean., .running_var., .num_batches_tracked.\\]"),
         (lambda: sweep("rosenbrock", lnp.SGD, lr=[0.1], steps=2), "problem must be an lrcourse.problems Problem"),
         (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(1.5, 0.9), steps=2), "betas\\[0\\] must be in \\[0, 1\\)"),
     ],

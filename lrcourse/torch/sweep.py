@@ -71,8 +71,10 @@ def sweep_model(model: nn.Module, optimizer: Callable[..., Any], *, steps: int, 
     torch. On a CUDA device it runs on CuPy arrays that share the GPU memory (DLPack)
     if CuPy is installed; otherwise (and on MPS) every step copies the gradients to
     the host and the new weights back, correct but slower (``backend`` says which
-    happened). Models with buffers (batch norm) or randomness (dropout) are not
-    supported. With ``wide_linear`` (the default) a linear layer whose input is the
+    happened). A parameter with ``requires_grad=False`` (a frozen body, to fine-tune
+    only the head) is not trained, as in ``K`` separate runs: it gets no gradient, so
+    no update, no weight decay and no optimizer state. Models with buffers (batch
+    norm) or randomness (dropout) are not supported. With ``wide_linear`` (the default) a linear layer whose input is the
     same for every run (the first layer of softmax regression or of an MLP) computes
     the ``K`` runs' products :math:`X W_k^\\top` as one wide product of :math:`X`
     with the ``K`` weight matrices stacked, instead of the ``K`` thin products that
@@ -106,33 +108,47 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None, seed: int,
                  device: str | torch.device | None, x0: Any = None,
                  wide_linear: bool = True) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]], str]:
-    if any(True for _ in model.buffers()):
-        raise ValueError("sweep does not support models with buffers (e.g. batch norm's running statistics)")
+    buffers = [name for name, _ in model.named_buffers()]
+    if buffers:
+        raise ValueError(f"sweep_model does not support models with buffers (batch norm's running statistics), "
+                         f"got a model with the buffers {buffers}")
     loss_fn = loss_fn or vmap_loss
     device = get_device(device)
     net = copy.deepcopy(model).to(device)  # only its structure is used: the weights come from `params`
     bridge = _Bridge(device)
     starts = _model_starts(net, x0, K)
-    params = {name: bridge.to_array(start) for name, start in starts.items()}
+    # As in K separate runs, a parameter with requires_grad=False (a frozen body when
+    # fine-tuning) gets no gradient and no update: the optimizer never sees it. Without
+    # x0 it is the same in every run, so vmap passes it unbatched (computed once).
+    trainable = [name for name, p in net.named_parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError("model must have at least one parameter with requires_grad=True, got a model whose "
+                         "parameters are all frozen: there is nothing to train")
+    params = {name: bridge.to_array(starts[name]) for name in trainable}
+    frozen = {name: p.detach() if x0 is None else starts[name]
+              for name, p in net.named_parameters() if not p.requires_grad}
+    frozen_dim = None if x0 is None else 0
     state = opt.init(params)
     history = []
 
-    def run_loss(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return loss_fn(functional_call(net, weights, (x,)), y)
+    def run_loss(weights: dict[str, torch.Tensor], fixed: dict[str, torch.Tensor], x: torch.Tensor,
+                 y: torch.Tensor) -> torch.Tensor:
+        return loss_fn(functional_call(net, (weights, fixed), (x,)), y)
 
-    losses_of_runs = vmap(run_loss, in_dims=(0, None, None))  # weights stacked on axis 0, data shared
+    losses_of_runs = vmap(run_loss, in_dims=(0, frozen_dim, None, None))  # weights stacked on axis 0, data shared
     if wide_linear:  # the same computation, with the wide product for the linear layers that see the data
-        def wide_run_loss(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            with _SweptLinear(weights.values()):
-                return run_loss(weights, x, y)
+        def wide_run_loss(weights: dict[str, torch.Tensor], fixed: dict[str, torch.Tensor], x: torch.Tensor,
+                          y: torch.Tensor) -> torch.Tensor:
+            with _SweptLinear([*weights.values(), *(fixed.values() if frozen_dim == 0 else ())]):
+                return run_loss(weights, fixed, x, y)
 
-        losses_of_runs = vmap(wide_run_loss, in_dims=(0, None, None))
+        losses_of_runs = vmap(wide_run_loss, in_dims=(0, frozen_dim, None, None))
     with seeded(seed, device):
         batches = cycle(data, device)
         for t in range(steps + 1):
             x, y = next(batches)
             weights = {name: bridge.to_tensor(a).requires_grad_(t < steps) for name, a in params.items()}
-            losses = losses_of_runs(weights, x, y)  # (K,): one forward pass for every run
+            losses = losses_of_runs(weights, frozen, x, y)  # (K,): one forward pass for every run
             history.append(losses.detach())
             if t == steps:
                 break
@@ -141,7 +157,9 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
             with np.errstate(over="ignore", invalid="ignore"):  # diverging runs: a result, as in lrcourse.sweep
                 params, state = opt.step(params, {name: bridge.to_array(g) for name, g in zip(weights, grads)}, state)
     losses_array = torch.stack(history, dim=1).to("cpu", torch.float64).numpy()
-    return losses_array, {name: bridge.to_numpy(a) for name, a in params.items()}, bridge.backend
+    final = {name: bridge.to_numpy(params[name]) if name in params else starts[name].cpu().numpy()
+             for name in starts}
+    return losses_array, final, bridge.backend
 
 
 def _model_starts(net: nn.Module, x0: Any, K: int) -> dict[str, torch.Tensor]:
