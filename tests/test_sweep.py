@@ -260,6 +260,35 @@ def test_a_model_with_every_parameter_frozen_is_refused() -> None:
                     device="cpu")
 
 
+class Noisy(torch.nn.Module):
+    """A layer that draws in forward without being a Dropout: the input plus Gaussian noise."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.1 * torch.randn_like(x)
+
+
+@pytest.mark.parametrize("random_layer", [torch.nn.Dropout(0.5), torch.nn.AlphaDropout(0.2), Noisy()],
+                         ids=["Dropout", "AlphaDropout", "noise"])
+@pytest.mark.parametrize("wide_linear", [True, False], ids=["wide", "vmap"])
+def test_randomness_in_the_model_is_refused_with_a_way_out(wine64, random_layer, wide_linear: bool) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    model = torch.nn.Sequential(torch.nn.Linear(13, 8), torch.nn.ReLU(), random_layer, torch.nn.Linear(8, 3)).double()
+    with pytest.raises(ValueError, match="sweep_model does not support randomness in the model \\(dropout.*"
+                                         "model.eval\\(\\).*lrcourse.torch.fit"):
+        sweep_model(model, lnp.SGD, lr=[0.1, 0.2], steps=3, data=(X, y), device="cpu", wide_linear=wide_linear)
+
+
+def test_a_dropout_model_in_evaluation_mode_sweeps_without_dropout(wine64) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    model = torch.nn.Sequential(torch.nn.Linear(13, 8), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+                                torch.nn.Linear(8, 3)).double().eval()
+    lrs = [0.1, 0.5]
+    result = sweep_model(model, lnp.SGD, lr=lrs, steps=5, data=(X, y), device="cpu")
+    without_dropout = torch.nn.Sequential(model[0], model[1], model[3])
+    expected, _ = torch_runs(without_dropout, lambda params, lr: torch.optim.SGD(params, lr=lr), lrs, X, y, 5)
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-10)
+
+
 def test_cnn_sweep_under_vmap_equals_separate_runs() -> None:
     digits = load("digits", dtype=np.float64)
     X, y = (t[:200] for t in digits.tensors("train", "cpu"))

@@ -74,7 +74,8 @@ def sweep_model(model: nn.Module, optimizer: Callable[..., Any], *, steps: int, 
     happened). A parameter with ``requires_grad=False`` (a frozen body, to fine-tune
     only the head) is not trained, as in ``K`` separate runs: it gets no gradient, so
     no update, no weight decay and no optimizer state. Models with buffers (batch
-    norm) or randomness (dropout) are not supported. With ``wide_linear`` (the default) a linear layer whose input is the
+    norm) are refused, and so are models that draw random numbers (dropout in training
+    mode: ``model.eval()`` sweeps them without dropout). With ``wide_linear`` (the default) a linear layer whose input is the
     same for every run (the first layer of softmax regression or of an MLP) computes
     the ``K`` runs' products :math:`X W_k^\\top` as one wide product of :math:`X`
     with the ``K`` weight matrices stacked, instead of the ``K`` thin products that
@@ -148,7 +149,7 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
         for t in range(steps + 1):
             x, y = next(batches)
             weights = {name: bridge.to_tensor(a).requires_grad_(t < steps) for name, a in params.items()}
-            losses = losses_of_runs(weights, frozen, x, y)  # (K,): one forward pass for every run
+            losses = _without_randomness(losses_of_runs, weights, frozen, x, y)  # (K,): one pass for all runs
             history.append(losses.detach())
             if t == steps:
                 break
@@ -160,6 +161,19 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
     final = {name: bridge.to_numpy(params[name]) if name in params else starts[name].cpu().numpy()
              for name in starts}
     return losses_array, final, bridge.backend
+
+
+def _without_randomness(losses_of_runs: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+    """Call ``losses_of_runs``; turn vmap's error about a random operation into one that says what to do."""
+    try:
+        return losses_of_runs(*args)
+    except RuntimeError as error:
+        if "random operation" not in str(error):
+            raise
+        raise ValueError("sweep_model does not support randomness in the model (dropout, or any random draw in "
+                         "forward): vmap cannot give each run the draws a separate run would make. Put the model "
+                         "in evaluation mode (model.eval(), which turns dropout off) to sweep it without, or "
+                         "train the runs one by one with lrcourse.torch.fit") from error
 
 
 def _model_starts(net: nn.Module, x0: Any, K: int) -> dict[str, torch.Tensor]:
