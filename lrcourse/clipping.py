@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lrcourse.numpy.tree import Params, leaves, rebuild
-from lrcourse.validation import check, nonfinite_error
+from lrcourse.validation import check, flag, is_real, nonfinite_error, real
 
 __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value", "GradNormTracker"]
 
@@ -40,11 +40,24 @@ __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value", "GradNormTrack
 def global_norm(grads: Params) -> float:
     r"""Return the norm of all arrays of ``grads`` as one vector, :math:`\sqrt{\sum_i \lVert g_i \rVert^2}`.
 
+    ``grads`` is an array, or a dict, list or tuple of arrays, of real numbers (integers
+    or floats); anything else raises ``TypeError``.
+
     >>> global_norm({"w": np.array([3.0]), "b": np.array([4.0])})
     5.0
     """
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the answer (inf), not an error
-        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in leaves(grads))))
+        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in _real_leaves(grads))))
+
+
+def _real_leaves(grads: Params) -> list[Any]:
+    """The arrays of ``grads``, each checked to hold real numbers (``TypeError`` naming ``grads`` if not)."""
+    found = leaves(grads)
+    for g in found:
+        dtype = g.dtype if hasattr(g, "dtype") else np.asarray(g).dtype  # an array's own dtype: no host copy
+        check(dtype.kind in "iuf", "grads", "an array, or a dict, list or tuple of arrays, of real numbers",
+              g, TypeError)
+    return found
 
 
 def clip_by_global_norm(grads: Params, max_norm: float, *, eps: float = 1e-6,
@@ -66,18 +79,23 @@ def clip_by_global_norm(grads: Params, max_norm: float, *, eps: float = 1e-6,
     Returns the clipped gradients (new arrays, in a container like ``grads``) and the
     norm *before* clipping. A NaN or infinite norm raises ``FloatingPointError``; with
     ``error_if_nonfinite=False`` it is returned with the gradients untouched.
+    ``max_norm`` is a number > 0 (a NumPy scalar or 0-d array too); ``inf`` clips
+    nothing, as in torch. ``eps`` is a finite number >= 0.
 
     >>> clipped, norm = clip_by_global_norm({"w": np.array([3.0]), "b": np.array([4.0])}, max_norm=1.0)
     >>> norm, round(global_norm(clipped), 6)
     (5.0, 1.0)
     """
-    check(isinstance(max_norm, (int, float)) and max_norm > 0, "max_norm", "a number > 0", max_norm)
+    max_norm = real("max_norm", max_norm, low=0.0, low_open=True, finite=False)
+    eps = real("eps", eps, low=0.0)
+    error_if_nonfinite = flag("error_if_nonfinite", error_if_nonfinite)
     norm = global_norm(grads)
     if not math.isfinite(norm):
         if error_if_nonfinite:
             raise nonfinite_error(norm, "norm")
         return grads, norm
-    scale = min(1.0, max_norm / (norm + eps))
+    # min(1, c / (||g|| + eps)), written so that a zero norm with eps = 0 divides nothing
+    scale = max_norm / (norm + eps) if norm + eps > max_norm else 1.0
     return rebuild(grads, [np.asarray(g) * scale for g in leaves(grads)]), norm
 
 
@@ -89,13 +107,15 @@ def clip_by_value(grads: Params, clip_value: float, *, error_if_nonfinite: bool 
     ``torch.nn.utils.clip_grad_value_``, except that a NaN or infinite entry raises
     ``FloatingPointError`` (torch would clamp an inf to :math:`\pm c` and carry on, as
     if the overflow had not happened); with ``error_if_nonfinite=False`` the gradients
-    are clamped as torch does (a NaN stays NaN).
+    are clamped as torch does (a NaN stays NaN). ``clip_value`` is a number > 0;
+    ``inf`` clamps nothing.
 
     >>> clip_by_value(np.array([10.0, -0.5, -3.0]), 1.0)
     array([ 1. , -0.5, -1. ])
     """
-    check(isinstance(clip_value, (int, float)) and clip_value > 0, "clip_value", "a number > 0", clip_value)
-    arrays = [np.asarray(g) for g in leaves(grads)]
+    clip_value = real("clip_value", clip_value, low=0.0, low_open=True, finite=False)
+    error_if_nonfinite = flag("error_if_nonfinite", error_if_nonfinite)
+    arrays = [np.asarray(g) for g in _real_leaves(grads)]
     if error_if_nonfinite and not all(np.all(np.isfinite(g)) for g in arrays):
         raise nonfinite_error(global_norm(grads), "norm (some entries are NaN or inf)")
     return rebuild(grads, [np.clip(g, -clip_value, clip_value) for g in arrays])
@@ -135,9 +155,14 @@ class GradNormTracker:
 
     norms: list[float] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        check(isinstance(self.norms, (list, tuple, np.ndarray)), "norms", "a list of gradient norms", self.norms,
+              TypeError)
+        self.norms = [_norm_value(norm) for norm in self.norms]
+
     def record(self, norm: Any) -> None:
-        """Append one step's norm (a number, a NumPy scalar or a one-element tensor)."""
-        self.norms.append(float(norm))
+        """Append one step's norm: a number >= 0, NaN or inf (a NumPy scalar, a 0-d array or tensor too)."""
+        self.norms.append(_norm_value(norm))
 
     @property
     def finite(self) -> NDArray[np.float64]:
@@ -156,8 +181,7 @@ class GradNormTracker:
 
     def quantile(self, q: float) -> float:
         """Return the ``q``-quantile (``0 ≤ q ≤ 1``) of the finite norms."""
-        check(isinstance(q, (int, float)) and 0.0 <= q <= 1.0, "q", "a number in [0, 1]", q)
-        return float(np.quantile(self._finite_or_raise(), q))
+        return float(np.quantile(self._finite_or_raise(), real("q", q, low=0.0, high=1.0)))
 
     def suggest(self, q: float = 0.9) -> float:
         """Return a clipping threshold: the ``q``-quantile of the finite norms seen so far."""
@@ -169,3 +193,13 @@ class GradNormTracker:
             raise ValueError(f"no finite gradient norm recorded yet ({len(self.norms)} recorded): "
                              "record some steps before asking for statistics")
         return finite
+
+
+def _norm_value(norm: Any) -> float:
+    """A recorded norm as a float: a real number >= 0, NaN or inf; a 0-d array or tensor is read with ``.item()``."""
+    if not is_real(norm) and getattr(norm, "ndim", None) == 0 and hasattr(norm, "item"):
+        norm = norm.item()  # a 0-d NumPy array or torch tensor, e.g. what clip_grad_norm returns
+    check(is_real(norm), "norm", "a real number (a gradient norm)", norm, TypeError)
+    value = float(norm)
+    check(not value < 0, "norm", "a number >= 0, NaN or inf (a gradient norm)", norm)
+    return value

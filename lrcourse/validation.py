@@ -48,9 +48,10 @@ def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def interval(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False) -> str:
-    """Write an interval the way the error messages do: ``[0, 1)``, ``(0, inf)``."""
-    right = ")" if high_open or math.isinf(high) else "]"
+def interval(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False,
+             finite: bool = True) -> str:
+    """Write an interval the way the error messages do: ``[0, 1)``, ``(0, inf)``, ``(1, inf]`` (``finite=False``)."""
+    right = ")" if high_open or (finite and math.isinf(high)) else "]"
     return f"{'(' if low_open else '['}{low:g}, {high:g}{right}"
 
 
@@ -61,12 +62,18 @@ def _inside(value: Any, low: float, high: float, low_open: bool, high_open: bool
 
 
 def real(name: str, value: object, *, low: float = -math.inf, high: float = math.inf,
-         low_open: bool = False, high_open: bool = False) -> float:
+         low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
     """Return ``value`` as a ``float`` if it is a finite real number in the interval, else raise.
 
     A 0-d NumPy array counts as a number. ``TypeError`` for anything that is not a
     real number (str, None, bool, complex); ``ValueError`` for NaN, infinity, a number
-    too large for a float, or a number outside the interval.
+    too large for a float, or a number outside the interval. With ``finite=False``
+    an infinity (and a number too large for a float, which becomes one) is allowed
+    where the interval holds it, as in ``max_norm=inf`` (no clipping) or
+    ``loss_floor=-inf`` (no floor); NaN never is.
+
+    >>> real("diverge_factor", float("inf"), low=1.0, low_open=True, finite=False)
+    inf
     """
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
@@ -75,8 +82,9 @@ def real(name: str, value: object, *, low: float = -math.inf, high: float = math
         number = float(value)  # type: ignore[arg-type]
     except OverflowError:
         number = math.inf
-    check(math.isfinite(number) and bool(_inside(number, low, high, low_open, high_open)), name,
-          f"a finite number in {interval(low, high, low_open=low_open, high_open=high_open)}", value)
+    kind = "a finite number" if finite else "a number"
+    check((math.isfinite(number) or not finite) and bool(_inside(number, low, high, low_open, high_open)), name,
+          f"{kind} in {interval(low, high, low_open=low_open, high_open=high_open, finite=finite)}", value)
     return number
 
 

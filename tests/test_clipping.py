@@ -149,16 +149,113 @@ def test_value_clipping_of_an_inf_without_the_check_is_torchs():
     np.testing.assert_array_equal(clip_by_value(grads, 1.0, error_if_nonfinite=False)["g"], [1.0, -1.0, 0.5])
 
 
-@pytest.mark.parametrize(("call", "name"), [
-    (lambda: clip_by_global_norm(np.ones(2), 0.0), "max_norm"),
-    (lambda: clip_by_value(np.ones(2), -1.0), "clip_value"),
-    (lambda: clip_grad_norm([nn.Parameter(torch.ones(1))], -2.0), "max_norm"),
-    (lambda: clip_grad_value([nn.Parameter(torch.ones(1))], 0), "clip_value"),
-    (lambda: GradNormTracker([1.0]).quantile(1.5), "q"),
-])
-def test_bad_input(call, name):
-    with pytest.raises(ValueError, match=name):
+def param_with_grad() -> nn.Parameter:
+    p = nn.Parameter(torch.zeros(2))
+    p.grad = torch.tensor([3.0, 4.0])
+    return p
+
+
+G = np.array([3.0, 4.0])
+BAD_INPUT = {
+    # the NumPy functions
+    "max_norm 0": (lambda: clip_by_global_norm(G, 0.0), ValueError, "max_norm"),
+    "max_norm < 0": (lambda: clip_by_global_norm(G, -1.0), ValueError, "max_norm"),
+    "max_norm nan": (lambda: clip_by_global_norm(G, math.nan), ValueError, "max_norm"),
+    "max_norm str": (lambda: clip_by_global_norm(G, "1.0"), TypeError, "max_norm"),
+    "max_norm None": (lambda: clip_by_global_norm(G, None), TypeError, "max_norm"),
+    "max_norm bool": (lambda: clip_by_global_norm(G, True), TypeError, "max_norm"),
+    "max_norm complex": (lambda: clip_by_global_norm(G, 1j), TypeError, "max_norm"),
+    "eps < 0": (lambda: clip_by_global_norm(G, 1.0, eps=-5.0), ValueError, "eps"),  # was a ZeroDivisionError
+    "eps inf": (lambda: clip_by_global_norm(G, 1.0, eps=math.inf), ValueError, "eps"),
+    "eps str": (lambda: clip_by_global_norm(G, 1.0, eps="0"), TypeError, "eps"),
+    "error_if_nonfinite str": (lambda: clip_by_global_norm(G, 1.0, error_if_nonfinite="no"), TypeError,
+                               "error_if_nonfinite"),
+    "error_if_nonfinite 1": (lambda: clip_by_value(G, 1.0, error_if_nonfinite=1), TypeError, "error_if_nonfinite"),
+    "grads None": (lambda: clip_by_global_norm(None, 1.0), TypeError, "grads"),
+    "grads str": (lambda: global_norm({"w": "abc"}), TypeError, "grads"),
+    "grads complex": (lambda: global_norm(np.array([3j])), TypeError, "grads"),  # np.square(3j) = -9
+    "grads bool": (lambda: clip_by_value([np.array([True])], 1.0), TypeError, "grads"),
+    "clip_value < 0": (lambda: clip_by_value(G, -1.0), ValueError, "clip_value"),
+    "clip_value 0": (lambda: clip_by_value(G, 0), ValueError, "clip_value"),
+    "clip_value nan": (lambda: clip_by_value(G, math.nan), ValueError, "clip_value"),
+    "clip_value str": (lambda: clip_by_value(G, "1"), TypeError, "clip_value"),
+    "q > 1": (lambda: GradNormTracker([1.0]).quantile(1.5), ValueError, "q"),
+    "q nan": (lambda: GradNormTracker([1.0]).suggest(math.nan), ValueError, "q"),
+    "q str": (lambda: GradNormTracker([1.0]).quantile("0.5"), TypeError, "q"),
+    "q bool": (lambda: GradNormTracker([1.0]).suggest(True), TypeError, "q"),
+    "record str": (lambda: GradNormTracker().record("1.0"), TypeError, "norm"),  # float('1.0') took it
+    "record None": (lambda: GradNormTracker().record(None), TypeError, "norm"),
+    "record bool": (lambda: GradNormTracker().record(True), TypeError, "norm"),
+    "record < 0": (lambda: GradNormTracker().record(-1.0), ValueError, "norm"),
+    "record a vector": (lambda: GradNormTracker().record(torch.ones(2)), TypeError, "norm"),
+    "norms str": (lambda: GradNormTracker(norms="abc"), TypeError, "norms"),
+    "norms of None": (lambda: GradNormTracker(norms=[1.0, None]), TypeError, "norm"),
+    # the torch functions
+    "torch max_norm < 0": (lambda: clip_grad_norm([param_with_grad()], -2.0), ValueError, "max_norm"),
+    "torch max_norm str": (lambda: clip_grad_norm([param_with_grad()], "1"), TypeError, "max_norm"),
+    "torch max_norm None": (lambda: clip_grad_norm([param_with_grad()], None), TypeError, "max_norm"),
+    "norm_type -1": (lambda: clip_grad_norm([param_with_grad()], 1.0, norm_type=-1), ValueError, "norm_type"),
+    "norm_type 0": (lambda: clip_grad_norm([param_with_grad()], 1.0, norm_type=0), ValueError, "norm_type"),
+    "norm_type -inf": (lambda: grad_norm([param_with_grad()], -math.inf), ValueError, "norm_type"),
+    "norm_type nan": (lambda: grad_norm([param_with_grad()], math.nan), ValueError, "norm_type"),
+    "norm_type '2'": (lambda: grad_norm([param_with_grad()], "2"), TypeError, "norm_type"),
+    "norm_type None": (lambda: clip_grad_norm([param_with_grad()], 1.0, norm_type=None), TypeError, "norm_type"),
+    "norm_type bool": (lambda: clip_grad_norm([param_with_grad()], 1.0, norm_type=True), TypeError, "norm_type"),
+    "torch error_if_nonfinite": (lambda: clip_grad_norm([param_with_grad()], 1.0, error_if_nonfinite="yes"),
+                                 TypeError, "error_if_nonfinite"),
+    "torch clip_value 0": (lambda: clip_grad_value([param_with_grad()], 0), ValueError, "clip_value"),
+    "torch clip_value nan": (lambda: clip_grad_value([param_with_grad()], math.nan), ValueError, "clip_value"),
+    "torch clip_value str": (lambda: clip_grad_value([param_with_grad()], "1"), TypeError, "clip_value"),
+    "torch value error_if_nonfinite": (lambda: clip_grad_value([param_with_grad()], 1.0, error_if_nonfinite=None),
+                                       TypeError, "error_if_nonfinite"),
+    "parameters None": (lambda: clip_grad_norm(None, 1.0), TypeError, "parameters"),
+    "parameters of floats": (lambda: grad_norm([1.0, 2.0]), TypeError, "parameters"),
+    "parameters an array": (lambda: clip_grad_value(np.ones(2), 1.0), TypeError, "parameters"),
+}
+
+
+@pytest.mark.parametrize(("call", "error", "name"), BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input(call, error, name):
+    with pytest.raises(error, match=rf"^{name} must be"):
         call()
+
+
+@pytest.mark.parametrize("max_norm", [np.float32(1.0), np.float64(1.0), np.int64(1), np.array(1.0), 1])
+def test_max_norm_may_be_a_numpy_scalar_or_a_0d_array(max_norm):
+    clipped, norm = clip_by_global_norm(G, max_norm)
+    np.testing.assert_allclose(clipped, G / (5.0 + 1e-6), rtol=1e-15)  # c = 1, ||g|| = 5
+    p = param_with_grad()
+    assert float(clip_grad_norm([p], max_norm)) == 5.0
+    torch.testing.assert_close(p.grad, torch.tensor([3.0, 4.0]) / (5.0 + 1e-6), rtol=1e-6, atol=0.0)
+    assert clip_by_value(G, max_norm).tolist() == [1.0, 1.0]
+
+
+def test_an_infinite_threshold_clips_nothing_as_in_torch():
+    # clip_grad_norm_(params, inf) is torch's idiom for "only measure the norm".
+    clipped, norm = clip_by_global_norm(G, math.inf)
+    assert norm == 5.0 and clipped.tolist() == [3.0, 4.0]
+    ours, theirs = param_with_grad(), param_with_grad()
+    assert torch.equal(clip_grad_norm([ours], math.inf), nn.utils.clip_grad_norm_([theirs], math.inf))
+    assert torch.equal(ours.grad, theirs.grad) and ours.grad.tolist() == [3.0, 4.0]
+    assert clip_by_value(G, math.inf).tolist() == [3.0, 4.0]
+
+
+def test_eps_zero_and_a_zero_gradient_is_no_division_by_zero():
+    # With eps = 0 the rule divides by the norm; a zero gradient is below any threshold
+    # and comes back as it is (the old code raised ZeroDivisionError).
+    clipped, norm = clip_by_global_norm({"w": np.zeros(3)}, 1.0, eps=0.0)
+    assert norm == 0.0 and clipped["w"].tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [("inf", math.inf), (np.float64(1.0), 1.0), (np.int64(3), 3.0),
+                                              (0.5, 0.5)])
+def test_norm_type_is_torchs(ours, theirs):
+    # torch documents the string 'inf'; a p below 1 is not a norm but torch computes it, so do we.
+    mine, reference = param_with_grad(), param_with_grad()
+    mine.grad, reference.grad = torch.tensor([3.0, -4.0]), torch.tensor([3.0, -4.0])
+    assert torch.equal(clip_grad_norm([mine], 1.0, norm_type=ours), nn.utils.clip_grad_norm_([reference], 1.0, theirs))
+    assert torch.equal(mine.grad, reference.grad)
+    assert torch.equal(grad_norm([mine], ours), torch.linalg.vector_norm(mine.grad, theirs))
 
 
 def test_tracker_statistics_are_those_of_the_finite_norms():
