@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -89,15 +91,59 @@ def test_adagrad_constant_gradient_rate_falls_like_one_over_root_t():
         assert effective_lr(opt, state)[0] == pytest.approx(1 / (3.0 * np.sqrt(t)), rel=1e-12)
 
 
+@pytest.mark.parametrize("opt", [lnp.RMSprop(lr=0.01, centered=True), lnp.RMSprop(lr=0.01, centered=True, alpha=0.9)])
+def test_centered_rmsprop_step_is_rate_times_gradient(opt):
+    """Centered, the rate divides by sqrt(v - g_avg^2) + eps: the step is still rate times gradient."""
+    for theta, new, g, state in run(opt):
+        np.testing.assert_allclose(theta - new, effective_lr(opt, state) * g, rtol=1e-10, atol=1e-15)
+
+
+def test_rmsprop_with_momentum_rate_is_that_of_the_newest_gradient():
+    """theta_t = theta_{t-1} - alpha mu b_{t-1} - eta_t g_t, with b the momentum buffer."""
+    opt = lnp.RMSprop(lr=0.01, momentum=0.9)
+    previous = opt.init(np.zeros((3, 4))).trace
+    for theta, new, g, state in run(opt):
+        np.testing.assert_allclose(theta - new, 0.01 * 0.9 * previous + effective_lr(opt, state) * g,
+                                   rtol=1e-12, atol=1e-15)
+        previous = state.trace
+
+
+@dataclasses.dataclass(frozen=True)
+class CappedAdam(lnp.Adam):
+    """Adam whose per-coordinate rate is capped at ``cap``: a change of the formula in one place."""
+
+    cap: float = 0.05
+
+    def rate(self, v, v_max, *, lr, t):
+        return np.minimum(super().rate(v, v_max, lr=lr, t=t), self.cap)
+
+
+def test_the_update_and_effective_lr_share_one_formula():
+    """Change the rate in one method: the steps and effective_lr both follow it, and agree.
+
+    A cap of 0.05 on Adam's rate alpha / (|g| + eps) at t = 1 binds for the small gradient
+    only, so the step of that coordinate is 0.05 |g| instead of alpha.
+    """
+    opt = CappedAdam(lr=0.1)
+    theta = np.zeros(2)
+    g = np.array([2.0, 0.01])
+    new, state = opt.step(theta, g, opt.init(theta))
+    np.testing.assert_allclose(effective_lr(opt, state), [0.1 / (2.0 + 1e-8), 0.05], rtol=1e-12)
+    np.testing.assert_allclose(theta - new, [0.1 / (2.0 + 1e-8) * 2.0, 0.05 * 0.01], rtol=1e-12)
+    for theta, new, g, state in run(opt):
+        m_hat = state.mu / (1 - opt.betas[0] ** state.count)
+        assert effective_lr(opt, state).max() <= 0.05
+        np.testing.assert_allclose(theta - new, effective_lr(opt, state) * m_hat, rtol=1e-12, atol=1e-15)
+
+
 def test_errors_name_what_is_wrong():
     opt = lnp.Adam()
     with pytest.raises(ValueError, match="state.count must be >= 1"):
         effective_lr(opt, opt.init(np.zeros(2)))
-    with pytest.raises(ValueError, match="opt must be an Adagrad, RMSprop, Adam or AdamW"):
+    with pytest.raises(ValueError, match=r"opt must be an optimizer with a per-coordinate rate \(Adagrad, RMSprop, "
+                                         r"Adam or AdamW\), got SGD"):
         effective_lr(lnp.SGD(lr=0.1), lnp.SGD().init(np.zeros(2)))
+    with pytest.raises(ValueError, match="opt must be an optimizer with a per-coordinate rate"):
+        effective_lr(torch.optim.SGD([torch.zeros(1)]), lnp.SGD().init(np.zeros(2)))
     with pytest.raises(ValueError, match="state must be AdamState"):
         effective_lr(opt, lnp.RMSprop().init(np.zeros(2)))
-    rms = lnp.RMSprop(momentum=0.9)
-    _, state = rms.step(np.zeros(2), np.ones(2), rms.init(np.zeros(2)))
-    with pytest.raises(ValueError, match="without centering and momentum"):
-        effective_lr(rms, state)

@@ -3,7 +3,9 @@
 An optimizer subclass declares its hyperparameters (a frozen dataclass), its state (a
 ``NamedTuple`` whose first field is ``count``) and two methods on one array of params:
 ``init_leaf`` (the initial buffers) and ``update`` (the formula). This base applies them
-to every array of a container and keeps the step count.
+to every array of a container and keeps the step count. An adaptive method also has
+``rate``, each coordinate's learning rate, which its ``update`` uses and
+:func:`lrcourse.numpy.effective_lr` reads off a state.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Optimizer:
     """
 
     State: ClassVar[type[Any]]
+    rate_buffers: ClassVar[tuple[str, ...]] = ()
+    """The fields of the state that :meth:`rate` takes, in its order (none: no per-coordinate rate)."""
     lr: LearningRate
 
     def init_leaf(self, theta: Any) -> tuple[Any, ...]:
@@ -35,6 +39,15 @@ class Optimizer:
     def update(self, theta: Any, g: Any, *buffers: Any, lr: Any, t: int) -> tuple[Any, ...]:
         """Return ``theta`` and the buffers after update ``t`` (from 1) of one params array."""
         raise NotImplementedError
+
+    def rate(self, *buffers: Any, lr: Any, t: int) -> Any:
+        r"""Return each coordinate's rate :math:`\eta_t` of update ``t``, from one params array's buffers after it.
+
+        ``buffers`` are the state fields named in ``rate_buffers`` (``None`` where
+        unused), ``lr`` is :math:`\alpha_t`. The update multiplies its direction by this
+        rate, coordinate by coordinate. Only the adaptive methods have one.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no per-coordinate rate")
 
     def init(self, params: Params) -> NamedTuple:
         """Return the state before the first update: ``count = 0`` and fresh buffers."""

@@ -80,6 +80,7 @@ class Adagrad(Optimizer):
     eps: Hyperparameter = 1e-10
 
     State = AdagradState
+    rate_buffers = ("sum_of_squares",)
 
     def __post_init__(self) -> None:
         if not callable(self.lr):
@@ -95,9 +96,22 @@ class Adagrad(Optimizer):
 
     def update(self, theta: Any, g: Any, s: Any, *, lr: Any, t: int) -> tuple[Any, Any]:
         """Return ``theta`` and the sum of squares ``s`` after update ``t`` (from 1)."""
-        lr, eta, eps, wd = for_leaf(theta, lr, self.lr_decay, self.eps, self.weight_decay)
         if nonzero(self.weight_decay):
+            (wd,) = for_leaf(theta, self.weight_decay)
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ
         s = s + g * g
-        theta = theta - lr / (1 + (t - 1) * eta) * g / (np.sqrt(s) + eps)
+        theta = theta - self.rate(s, lr=lr, t=t) * g  # θ ← θ − η_t g, η_t from s_t (see rate)
         return theta, s
+
+    def rate(self, s: Any, *, lr: Any, t: int) -> Any:
+        r"""Return each coordinate's rate of update ``t``, the factor of :math:`g_t` in the step.
+
+        .. math::
+
+            \eta_t = \frac{\alpha_t}{1 + (t - 1)\,\eta} \, \frac{1}{\sqrt{s_t} + \epsilon}
+
+        ``s`` is :math:`s_t` (the sum of squares after the update) of one params array,
+        ``lr`` is :math:`\alpha_t`; the update is :math:`\theta_t = \theta_{t-1} - \eta_t \odot g_t`.
+        """
+        lr, eta, eps = for_leaf(s, lr, self.lr_decay, self.eps)
+        return lr / (1 + (t - 1) * eta) / (np.sqrt(s) + eps)

@@ -92,6 +92,7 @@ class Adam(Optimizer):
     decoupled_weight_decay: bool = False
 
     State = AdamState
+    rate_buffers = ("nu", "nu_max")
 
     def __post_init__(self) -> None:
         if not callable(self.lr):
@@ -108,10 +109,11 @@ class Adam(Optimizer):
 
     def update(self, theta: Any, g: Any, m: Any, v: Any, v_max: Any, *, lr: Any, t: int) -> tuple[Any, ...]:
         """Return ``theta, m, v, v_max`` after update ``t`` (from 1) of one params array."""
-        lr, beta1, beta2, eps, wd = for_leaf(theta, lr, *self.betas, self.eps, self.weight_decay)
+        beta1, beta2, wd = for_leaf(theta, *self.betas, self.weight_decay)
         if nonzero(self.weight_decay):
             if self.decoupled_weight_decay:
-                theta = theta * (1 - lr * wd)  # AdamW: θ ← (1 − α λ) θ, apart from the gradient
+                (alpha,) = for_leaf(theta, lr)
+                theta = theta * (1 - alpha * wd)  # AdamW: θ ← (1 − α λ) θ, apart from the gradient
             else:
                 g = g + wd * theta  # Adam: an L2 penalty, g ← g + λ θ
         m = beta1 * m + (1 - beta1) * g
@@ -119,9 +121,26 @@ class Adam(Optimizer):
         if self.amsgrad:
             v_max = np.maximum(v_max, v)  # AMSGrad divides by the largest v so far
         m_hat = m / (1 - beta1**t)
-        v_hat = (v_max if self.amsgrad else v) / (1 - beta2**t)
-        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        theta = theta - self.rate(v, v_max, lr=lr, t=t) * m_hat  # θ ← θ − η_t m̂_t, η_t = α_t / (√v̂_t + ε) (see rate)
         return theta, m, v, v_max
+
+    def rate(self, v: Any, v_max: Any, *, lr: Any, t: int) -> Any:
+        r"""Return each coordinate's rate of update ``t``, the factor of :math:`\hat m_t` in the step.
+
+        .. math::
+
+            \eta_t = \frac{\alpha_t}{\sqrt{\hat v_t} + \epsilon}, \qquad
+            \hat v_t = \frac{v_t}{1 - \beta_2^t}
+            \quad (v^{\max}_t \text{ instead of } v_t \text{ with amsgrad})
+
+        ``v`` is :math:`v_t` and ``v_max`` is :math:`v^{\max}_t` (``None`` without
+        ``amsgrad``) of one params array after the update, ``lr`` is :math:`\alpha_t`;
+        the update is :math:`\theta_t = \theta_{t-1} - \eta_t \odot \hat m_t` (after
+        AdamW's decay).
+        """
+        lr, beta2, eps = for_leaf(v, lr, self.betas[1], self.eps)
+        v_hat = (v_max if self.amsgrad else v) / (1 - beta2**t)
+        return lr / (np.sqrt(v_hat) + eps)
 
 
 @dataclass(frozen=True)

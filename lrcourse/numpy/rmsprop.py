@@ -95,6 +95,7 @@ class RMSprop(Optimizer):
     centered: bool = False
 
     State = RMSpropState
+    rate_buffers = ("nu", "mu")
 
     def __post_init__(self) -> None:
         if not callable(self.lr):
@@ -111,18 +112,35 @@ class RMSprop(Optimizer):
 
     def update(self, theta: Any, g: Any, v: Any, g_avg: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, ...]:
         """Return ``theta, v, g_avg, b`` after update ``t`` (from 1) of one params array."""
-        lr, beta, eps, wd, mu = for_leaf(theta, lr, self.alpha, self.eps, self.weight_decay, self.momentum)
+        beta, wd, mu = for_leaf(theta, self.alpha, self.weight_decay, self.momentum)
         if nonzero(self.weight_decay):
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ
         v = beta * v + (1 - beta) * g * g
         if self.centered:
             g_avg = beta * g_avg + (1 - beta) * g
-            r = np.sqrt(v - g_avg * g_avg) + eps
-        else:
-            r = np.sqrt(v) + eps
         if nonzero(self.momentum):
-            b = mu * b + g / r
-            theta = theta - lr * b
+            (alpha,) = for_leaf(theta, lr)
+            b = mu * b + self.rate(v, g_avg, lr=1.0, t=t) * g  # b ← μ b + g / r_t (the rate for α = 1)
+            theta = theta - alpha * b
         else:
-            theta = theta - lr * g / r
+            theta = theta - self.rate(v, g_avg, lr=lr, t=t) * g  # θ ← θ − η_t g, η_t = α_t / r_t (see rate)
         return theta, v, g_avg, b
+
+    def rate(self, v: Any, g_avg: Any, *, lr: Any, t: int) -> Any:
+        r"""Return each coordinate's rate of update ``t``, the factor of :math:`g_t` in the step.
+
+        .. math::
+
+            \eta_t = \frac{\alpha_t}{r_t}, \qquad
+            r_t = \sqrt{v_t} + \epsilon \quad\text{or, centered,}\quad \sqrt{v_t - \bar g_t^2} + \epsilon
+
+        ``v`` is :math:`v_t` and ``g_avg`` is :math:`\bar g_t` (``None`` unless
+        ``centered``) of one params array after the update, ``lr`` is :math:`\alpha_t`;
+        ``t`` is not used (RMSprop has no bias correction). Without momentum the update
+        is :math:`\theta_t = \theta_{t-1} - \eta_t \odot g_t`; with momentum
+        :math:`\theta_t = \theta_{t-1} - \alpha_t \mu b_{t-1} - \eta_t \odot g_t`, so
+        :math:`\eta_t` is the rate of the newest gradient.
+        """
+        lr, eps = for_leaf(v, lr, self.eps)
+        root = np.sqrt(v - g_avg * g_avg) if self.centered else np.sqrt(v)
+        return lr / (root + eps)
