@@ -492,6 +492,40 @@ def test_a_model_without_parameters_is_a_clear_error():
                       one_batch(), progress=False)
 
 
+# ---------------------------------------------------------------- what the optimizer holds
+
+
+def test_a_parameter_the_optimizer_holds_but_the_model_does_not_is_restored():
+    # A learnable weight of the loss (here a penalty's), held by the optimizer and not by
+    # the model: the test trained it and left it there (1.0 went to -22.98).
+    model, loader = batchnorm_model(), classification_loader()
+    extra = nn.Parameter(torch.ones(3))
+    unused = nn.Parameter(torch.full((2,), 7.0))  # held, never given a gradient
+    optimizer = torch.optim.Adam([{"params": model.parameters()}, {"params": [extra, unused], "lr": 1e-2}])
+    penalty = lambda output, target: F.cross_entropy(output, target) + (extra**2).sum()  # noqa: E731
+    for x, y in list(loader)[:2]:  # some state for extra's moments
+        optimizer.zero_grad()
+        penalty(model(x), y).backward()
+        optimizer.step()
+    extra.grad = torch.tensor([0.5, -0.25, 2.0])  # a gradient the test must put back
+    before = everything(model, optimizer)
+    extra_before, grad_before = extra.detach().clone(), extra.grad.clone()
+    result = lr_range_test(model, optimizer, penalty, loader, num_steps=30, progress=False)
+    assert len(result.lrs) > 10  # it did train
+    assert torch.equal(extra, extra_before) and torch.equal(extra.grad, grad_before)
+    assert torch.equal(unused, torch.full((2,), 7.0)) and unused.grad is None
+    assert_bitwise_equal(everything(model, optimizer), before)
+
+
+def test_an_optimizer_on_another_models_parameters_is_refused():
+    # It gave a flat curve and four "suggestions", having trained nothing the loss saw.
+    model = batchnorm_model()
+    for other in (batchnorm_model(seed=1), copy.deepcopy(model)):  # the copy: the usual way to get here
+        optimizer = torch.optim.SGD(other.parameters(), lr=0.1)
+        with pytest.raises(ValueError, match=r"^optimizer must hold parameters of model.*none of its 6"):
+            lr_range_test(model, optimizer, F.cross_entropy, one_batch(), progress=False)
+
+
 # ---------------------------------------------------------------- ground truth: 2/L
 
 

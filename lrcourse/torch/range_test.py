@@ -12,7 +12,12 @@ What the tools people use get wrong, and what this one does instead:
   differs): here every parameter, buffer, gradient, train/eval flag and the optimizer's
   whole ``state_dict`` (moments, step counts, every group's ``lr`` and
   ``initial_lr``) are copied before the first step and put back in a ``finally:``,
-  bit for bit, also when the test is interrupted by an exception or Ctrl-C;
+  bit for bit, also when the test is interrupted by an exception or Ctrl-C; so is
+  every tensor the optimizer holds that is not the model's (a learnable weight of
+  the loss), with its gradient;
+- an optimizer built on other parameters (another model's, or a copy's) trains
+  nothing the loss sees and draws a flat curve with confident suggestions: here it
+  is refused;
 - the batches depend on torch's global random state: here the test runs with that
   state seeded by ``seed`` (the CPU generator, and the GPU's when the model is on
   one) and restores it afterwards, so two tests give the same numbers and the rest
@@ -66,7 +71,11 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
     ``lr_scale`` is the group's key of that name, 1 if absent, so per-layer groups keep
     their ratios as under :class:`lrcourse.torch.ScheduleLR`). ``optimizer`` is any
     ``torch.optim.Optimizer`` on the model's parameters; its other hyperparameters
-    (momentum, betas, weight decay) apply as they are.
+    (momentum, betas, weight decay) apply as they are. It must hold at least one of the
+    model's parameters (``ValueError`` otherwise: an optimizer built on another model,
+    or on a copy of this one, would train nothing the loss sees); it may hold other
+    tensors too, such as a learnable weight of ``loss_fn``, which are trained during
+    the test and restored with the rest.
 
     ``data`` is any iterable of ``(x, y)`` batches (a DataLoader, a list), started again
     when it runs out, or a pair ``(X, y)`` of tensors for full-batch training; batches
@@ -104,14 +113,12 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
     check(ramp in RAMPS, "ramp", "'exp' or 'linear'", ramp)
     check_options(smooth, diverge_factor, loss_floor)
     schedule = Ramp(start_lr, end_lr, num_steps, ramp)  # checks start_lr < end_lr and num_steps >= 2
-    first = next(model.parameters(), None)
-    if first is None:
-        raise ValueError(f"model must have parameters to train, got a {type(model).__name__} with none")
-    lrs = schedule(np.arange(num_steps))
+    first = _check_trainable(model, optimizer)
+    lrs = schedule(np.arange(schedule.num_steps))
     losses: list[float] = []
     saved = _snapshot(model, optimizer)
     try:
-        with seeded(seed, first.device), progress_bar(num_steps, progress, "range test", leave=False) as bar:
+        with seeded(seed, first.device), progress_bar(len(lrs), progress, "range test", leave=False) as bar:
             model.train()
             batches, state, best = cycle(data, first.device), SmoothedLoss(), math.inf
             for lr in lrs:
@@ -135,13 +142,37 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
                                        loss_floor=loss_floor)
 
 
+def _held(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The tensors the optimizer updates, each once."""
+    unique = {id(p): p for group in optimizer.param_groups for p in group["params"]}
+    return list(unique.values())
+
+
+def _check_trainable(model: nn.Module, optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """Check that the test will train some of the model's parameters; return the first parameter."""
+    params = list(model.parameters())
+    if not params:
+        raise ValueError(f"model must have parameters to train, got a {type(model).__name__} with none")
+    own = {id(p) for p in params}
+    held = [p for p in _held(optimizer) if id(p) in own]
+    if not held:
+        raise ValueError(f"optimizer must hold parameters of model, but none of its {len(_held(optimizer))} "
+                         "parameters is one of the model's: was it built on another model, or on a copy of this "
+                         "one? Build it on model.parameters()")
+    return params[0]
+
+
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Copy everything the test changes: tensors by name, gradients, modes, the optimizer's state."""
+    """Copy everything the test changes: tensors by name, gradients, modes, the optimizer's tensors and state."""
+    own = {id(p) for p in model.parameters()}
     return {
         "tensors": {name: t.detach().clone() for name, t in _named_tensors(model)},
         "grads": {name: None if p.grad is None else p.grad.detach().clone()
                   for name, p in model.named_parameters(remove_duplicate=False)},
         "modes": {name: m.training for name, m in model.named_modules(remove_duplicate=False)},
+        # the tensors the optimizer holds and the model does not (a learnable weight of the loss)
+        "foreign": [(p, p.detach().clone(), None if p.grad is None else p.grad.detach().clone())
+                    for p in _held(optimizer) if id(p) not in own],
         "optimizer": copy.deepcopy(optimizer.state_dict()),
     }
 
@@ -156,6 +187,9 @@ def _restore(model: nn.Module, optimizer: torch.optim.Optimizer, saved: dict[str
         p.grad = None if grad is None else grad.clone()
     for name, m in model.named_modules(remove_duplicate=False):
         m.training = saved["modes"][name]
+    for p, value, grad in saved["foreign"]:
+        p.copy_(value)
+        p.grad = None if grad is None else grad.clone()
     # load_state_dict replaces the state (moments, steps) and every group's hyperparameters.
     optimizer.load_state_dict(copy.deepcopy(saved["optimizer"]))
 
