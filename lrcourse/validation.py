@@ -11,6 +11,7 @@ reads ``<name> must be <allowed>, got <value>``.
 - :func:`flag`: ``True`` or ``False``, nothing that merely looks like one;
 - :func:`hyperparameter`: a number, or an array of one value per run (what the NumPy
   optimizers sweep), every value finite and in an interval;
+- :func:`learning_rate`: a hyperparameter >= 0, or a schedule for the NumPy optimizers;
 - :func:`nonfinite_error`: the error for a NaN or infinite gradient norm.
 
 >>> real("lr", 0.1, low=0.0)
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check", "is_real", "real", "integer", "flag", "hyperparameter", "interval", "nonfinite_error", "real_field",
-           "integer_field", "check_nonnegative", "check_between"]
+           "integer_field", "check_nonnegative", "check_between", "real_array", "MAX_STEPS", "learning_rate"]
 
 
 def check(ok: bool, name: str, allowed: str, value: object, error: type[Exception] = ValueError) -> None:
@@ -130,6 +131,64 @@ def hyperparameter(name: str, value: Any, *, low: float = -math.inf, high: float
         check(ok, name, f"finite and in {interval(low, high, low_open=low_open, high_open=high_open)}", value)
         return value
     return real(name, value, low=low, high=high, low_open=low_open, high_open=high_open)
+
+
+def real_array(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf) -> Any:
+    """Return ``value`` as a float64 array (0-d for a number) if it holds finite real numbers in ``[low, high]``.
+
+    Accepted: ``int``, ``float``, NumPy integer and float scalars, and arrays or lists
+    of them (empty ones too). ``TypeError`` for a string, ``None``, a bool, a complex
+    number, or an array of those; ``ValueError`` for NaN, infinity, an integer too
+    large for a float, or a value outside the interval. A plain ``int`` or ``float``,
+    the common case, is checked without building an array first.
+
+    >>> real_array("step", 3)
+    array(3.)
+    >>> real_array("step", True, low=0.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: step must be a real number or an array of real numbers, got True
+    >>> real_array("step", [0, -1], low=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: step must be finite and in [0, inf), got [0, -1]
+    """
+    if type(value) is int or type(value) is float:
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not (math.isfinite(number) and low <= number <= high):
+            check(False, name, f"a finite number in {interval(low, high)}", value)
+        return np.asarray(number)
+    array = np.asarray(value)
+    check(array.dtype.kind in "iuf", name, "a real number or an array of real numbers", value, TypeError)
+    if array.dtype.itemsize > 8:  # a longdouble beyond the float64 range becomes inf, refused below
+        with np.errstate(over="ignore"):
+            array = array.astype(np.float64)
+    array = array.astype(np.float64, copy=False)
+    check(bool(((array >= low) & (array <= high) & (abs(array) < math.inf)).all()), name,
+          f"finite and in {interval(low, high)}", value)
+    return array
+
+
+def learning_rate(name: str, value: Any, *, per_run: bool = True) -> Any:
+    """Check a learning rate: a :func:`hyperparameter` >= 0, or (``per_run``) a schedule.
+
+    With ``per_run`` (the NumPy optimizers) a number, an array of one rate per run, or
+    a schedule: any callable of the step count, returned as it is (the optimizer
+    checks each rate it gives, at the step that uses it). Without, a number only.
+
+    >>> learning_rate("lr", 0.1), learning_rate("lr", abs)
+    (0.1, <built-in function abs>)
+    >>> learning_rate("lr", float("inf"))
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number in [0, inf), got inf
+    """
+    if per_run and callable(value):
+        return value
+    return hyperparameter(name, value, low=0.0, per_run=per_run)
 
 
 def nonfinite_error(norm: float, what: str) -> FloatingPointError:

@@ -246,3 +246,55 @@ def test_step_zero_and_empty_arrays_are_fine(make):
     sched = make()
     assert sched(0) > 0 or isinstance(sched, Warmup)
     assert sched(np.zeros((0,))).shape == (0,)
+
+
+# A step that is not a number is refused with a TypeError naming ``step``: '3' would
+# otherwise be read as 3.0 and True as 1.0 (a flag passed where the step count goes),
+# and a complex step failed inside NumPy with a message that did not name ``step``.
+NOT_A_STEP = [
+    pytest.param("3", id="str"),
+    pytest.param(True, id="True"),
+    pytest.param(False, id="False"),
+    pytest.param(np.bool_(True), id="numpy-bool"),
+    pytest.param(np.array([True, False]), id="bool-array"),
+    pytest.param(1j, id="complex"),
+    pytest.param(np.complex128(2.0), id="numpy-complex"),
+    pytest.param(np.array([1.0, 2.0 + 0j]), id="complex-array"),
+    pytest.param(None, id="None"),
+    pytest.param(["1", "2"], id="list-of-str"),
+    pytest.param(np.array([None, 3]), id="object-array"),
+]
+
+
+@pytest.mark.parametrize("make", ALL)
+@pytest.mark.parametrize("step", NOT_A_STEP)
+def test_a_step_that_is_not_a_number_raises_typeerror_naming_step(make, step):
+    sched = make()
+    with pytest.raises(TypeError, match="^step must be a real number"):
+        sched(step)
+
+
+@pytest.mark.parametrize("make", ALL)
+@pytest.mark.parametrize(
+    "step",
+    [NAN, INF, -INF, 10**400, np.array([0.0, NAN]), np.array([1.0, INF]), np.longdouble("1e400")],
+    ids=["nan", "inf", "-inf", "int-10**400", "array-nan", "array-inf", "longdouble-1e400"],
+)
+def test_a_non_finite_step_raises_valueerror_naming_step(make, step):
+    sched = make()
+    with pytest.raises(ValueError, match="^step must be (a )?finite"):
+        sched(step)
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_every_kind_of_real_step_gives_the_value_of_the_float_step(make):
+    """Python and NumPy ints and floats, 0-d arrays, lists and arrays: all are the same step."""
+    sched = make()
+    expected = sched(7.0)
+    for step in (7, 7.0, np.int64(7), np.int32(7), np.uint8(7), np.float32(7.0), np.float64(7.0),
+                 np.array(7), np.array(7.0)):
+        value = sched(step)
+        assert type(value) is float and value == expected, (step, value)
+    for steps in ([7, 7], (7.0, 7.0), np.array([7, 7], dtype=np.uint16), np.array([7.0, 7.0], dtype=np.float16)):
+        values = sched(steps)
+        assert values.dtype == np.float64 and values.tolist() == [expected, expected], (steps, values)

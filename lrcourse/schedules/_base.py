@@ -7,7 +7,7 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from lrcourse.validation import real_field
+from lrcourse.validation import real_array, real_field
 
 __all__ = ["Schedule"]
 
@@ -16,9 +16,12 @@ class Schedule:
     """A learning-rate schedule: a pure function of the step count.
 
     ``step`` counts the updates already applied, from 0: ``sched(0)`` is the rate of
-    the first update. Calling with an int or float gives a Python ``float``; calling
-    with an array of steps gives a float64 array of the same shape, so
-    ``sched(np.arange(T))`` is the whole curve. Nothing is stored between calls.
+    the first update. Calling with an int or float (or a NumPy scalar of those) gives a
+    Python ``float``; calling with an array of steps gives a float64 array of the same
+    shape, so ``sched(np.arange(T))`` is the whole curve. Nothing is stored between
+    calls. A step must be a finite real number >= 0: a string, a bool, a complex
+    number or ``None`` is refused with a ``TypeError`` (``'3'`` is not read as 3, nor
+    ``True`` as 1), NaN, infinity and a negative step with a ``ValueError``.
 
     Subclasses are frozen dataclasses that implement :meth:`formula`, the closed form
     on a float64 array of non-negative steps.
@@ -31,9 +34,7 @@ class Schedule:
     def __call__(self, step: NDArray[Any]) -> NDArray[np.float64]: ...
 
     def __call__(self, step: ArrayLike) -> float | NDArray[np.float64]:
-        t = np.asarray(step, dtype=np.float64)
-        if not np.all(np.isfinite(t) & (t >= 0)):
-            raise ValueError(f"step must be finite and >= 0, got {step!r}")
+        t = real_array("step", step, low=0.0)
         lr = np.asarray(self.formula(t), dtype=np.float64)
         return float(lr) if lr.ndim == 0 else lr
 
