@@ -47,7 +47,7 @@ from lrcourse.numpy import SGD
 from lrcourse.plots import plot_range_test
 from lrcourse.schedules import Schedule
 from lrcourse.sweep import sweep
-from lrcourse.validation import check, integer_field, real_field
+from lrcourse.validation import check, integer, integer_field, real, real_field
 
 __all__ = [
     "Ramp",
@@ -179,7 +179,7 @@ def debiased_ema(losses: ArrayLike, beta: float) -> NDArray[np.float64]:
     >>> debiased_ema([-3.0, -1.0], beta=0.5)  # weights 1/3 and 2/3 on the second value
     array([-3.        , -1.66666667])
     """
-    check(isinstance(beta, (int, float)) and 0.0 <= beta < 1.0, "beta", "a number in [0, 1)", beta)
+    beta = real("beta", beta, low=0.0, high=1.0, high_open=True)
     state, smoothed = SmoothedLoss(), []
     for loss in np.asarray(losses, dtype=np.float64).reshape(-1):
         state, value = smooth_update(state, float(loss), beta)
@@ -428,13 +428,17 @@ def _descent_of(lrs: ArrayLike, smoothed: ArrayLike, *, min_points: int
     return None if b == a else (rates, s, a, b)
 
 
-def check_options(smooth: float, diverge_factor: float, loss_floor: float) -> None:
-    """Check the range test's options, shared by the NumPy and torch tests; raise ``ValueError`` naming the bad one."""
-    check(isinstance(smooth, (int, float)) and 0.0 <= smooth < 1.0, "smooth", "a number in [0, 1)", smooth)
-    check(isinstance(diverge_factor, (int, float)) and diverge_factor > 1.0, "diverge_factor",
-          "a number > 1 (inf: stop on NaN or inf only)", diverge_factor)
-    check(isinstance(loss_floor, (int, float)) and not math.isnan(loss_floor) and loss_floor < math.inf,
-          "loss_floor", "a number < inf (a lower bound of the loss; -inf for none)", loss_floor)
+def check_options(smooth: float, diverge_factor: float, loss_floor: float) -> tuple[float, float, float]:
+    """Check the range test's options, shared by the NumPy and torch tests; return them as floats.
+
+    ``smooth`` in [0, 1); ``diverge_factor`` above 1, ``inf`` to stop on NaN or
+    inf only; ``loss_floor`` below ``inf``, ``-inf`` for none. ``TypeError`` for a value
+    that is not a real number (str, ``None``, a bool), ``ValueError`` for one out of
+    range, both naming the option (:func:`lrcourse.validation.real`).
+    """
+    return (real("smooth", smooth, low=0.0, high=1.0, high_open=True),
+            real("diverge_factor", diverge_factor, low=1.0, low_open=True, finite=False),
+            real("loss_floor", loss_floor, high=math.inf, high_open=True, finite=False))
 
 
 @dataclass(frozen=True, eq=False)
@@ -463,7 +467,7 @@ class RangeTestResult:
     def from_losses(cls, lrs: ArrayLike, losses: ArrayLike, *, smooth: float = 0.98, diverge_factor: float = 4.0,
                     loss_floor: float = 0.0) -> RangeTestResult:
         """Smooth the raw ``losses``, find where they diverge, cut there, and apply the rules."""
-        check_options(smooth, diverge_factor, loss_floor)
+        smooth, diverge_factor, loss_floor = check_options(smooth, diverge_factor, loss_floor)
         rates, raw = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
         if rates.ndim != 1 or rates.shape != raw.shape:
             raise ValueError(f"lrs and losses must be 1-D of one length, got shapes {rates.shape} and {raw.shape}")
@@ -519,11 +523,11 @@ def problem_range_test(problem: Any, start_lr: float = 1e-7, end_lr: float = 10.
     (1.87, 0.087)
     """
     check(ramp in RAMPS, "ramp", "'exp' or 'linear'", ramp)
-    check_options(smooth, diverge_factor, loss_floor)
+    smooth, diverge_factor, loss_floor = check_options(smooth, diverge_factor, loss_floor)
     schedule = Ramp(start_lr, end_lr, num_steps, ramp)
-    run = sweep(problem, optimizer or SGD, lr=[1.0], schedule=schedule, steps=num_steps - 1, seed=seed,
+    run = sweep(problem, optimizer or SGD, lr=[1.0], schedule=schedule, steps=schedule.num_steps - 1, seed=seed,
                 **hyperparams)
-    return RangeTestResult.from_losses(schedule(np.arange(num_steps)), run.losses[0], smooth=smooth,
+    return RangeTestResult.from_losses(schedule(np.arange(schedule.num_steps)), run.losses[0], smooth=smooth,
                                        diverge_factor=diverge_factor, loss_floor=loss_floor)
 
 
@@ -549,8 +553,8 @@ def constant_lr_sweep(problem: Any, lrs: ArrayLike, steps: int = 100, *, optimiz
     >>> result.diverged_at  # the first rate above 2/L = 2 on this grid
     2.1
     """
-    check_options(0.0, diverge_factor, loss_floor)
-    check(isinstance(steps, int) and steps >= 1, "steps", "an integer >= 1", steps)
+    _, diverge_factor, loss_floor = check_options(0.0, diverge_factor, loss_floor)
+    steps = integer("steps", steps, low=1)
     rates = np.asarray(lrs, dtype=np.float64)
     check(rates.ndim == 1 and len(rates) >= 2 and bool(np.all(rates > 0)) and bool(np.all(np.diff(rates) > 0)),
           "lrs", "a 1-D array of at least two positive, increasing rates", lrs)

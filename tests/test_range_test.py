@@ -486,6 +486,67 @@ def test_bad_input(kwargs, name):
                       **arguments)
 
 
+@pytest.mark.parametrize(("kwargs", "error", "name"), [
+    ({"start_lr": None}, TypeError, "start_lr"),
+    ({"start_lr": math.inf}, ValueError, "start_lr"),
+    ({"end_lr": "10"}, TypeError, "end_lr"),
+    ({"end_lr": math.nan}, ValueError, "end_lr"),
+    ({"num_steps": True}, TypeError, "num_steps"),
+    ({"num_steps": "100"}, TypeError, "num_steps"),
+    ({"smooth": True}, TypeError, "smooth"),  # was a ValueError; False was taken as 0
+    ({"smooth": False}, TypeError, "smooth"),
+    ({"smooth": "0.9"}, TypeError, "smooth"),
+    ({"smooth": -0.1}, ValueError, "smooth"),
+    ({"smooth": math.nan}, ValueError, "smooth"),
+    ({"diverge_factor": None}, TypeError, "diverge_factor"),
+    ({"diverge_factor": math.nan}, ValueError, "diverge_factor"),
+    ({"loss_floor": None}, TypeError, "loss_floor"),  # was a ValueError
+    ({"loss_floor": math.inf}, ValueError, "loss_floor"),
+    ({"loss_floor": math.nan}, ValueError, "loss_floor"),
+    ({"seed": "1"}, TypeError, "seed"),
+    ({"seed": -1}, ValueError, "seed"),
+    ({"seed": 1.5}, ValueError, "seed"),
+    ({"progress": "yes"}, TypeError, "progress"),
+    ({"ramp": None}, ValueError, "ramp"),
+    ({"model": None}, TypeError, "model"),
+    ({"model": lambda x: x}, TypeError, "model"),
+    ({"optimizer": None}, TypeError, "optimizer"),
+    ({"loss_fn": "cross_entropy"}, TypeError, "loss_fn"),
+])
+def test_bad_input_names_the_argument(kwargs, error, name):
+    model = batchnorm_model()
+    arguments = {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
+                 "loss_fn": F.cross_entropy, "data": one_batch(), "progress": False, **kwargs}
+    with pytest.raises(error, match=rf"^{name} must be"):
+        lr_range_test(**arguments)
+
+
+@pytest.mark.parametrize("kwargs", [{"smooth": np.float32(0.9)}, {"num_steps": np.int64(20)},
+                                    {"diverge_factor": math.inf}, {"loss_floor": -math.inf},
+                                    {"start_lr": np.array(1e-4)}, {"seed": np.int64(3)}])
+def test_numpy_numbers_and_the_infinite_options_are_accepted(kwargs):
+    # diverge_factor=inf and loss_floor=-inf both mean: stop on NaN or inf only.
+    X, y, _ = least_squares()
+    model = linear_model(X.shape[1])
+    result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), mse, (X, y),
+                           **{"num_steps": 20, **kwargs}, progress=False)
+    assert len(result.lrs) >= 2
+
+
+@pytest.mark.parametrize(("kwargs", "error", "name"), [
+    ({"smooth": True}, TypeError, "smooth"),
+    ({"smooth": 1.0}, ValueError, "smooth"),
+    ({"diverge_factor": "4"}, TypeError, "diverge_factor"),
+    ({"loss_floor": math.inf}, ValueError, "loss_floor"),
+    ({"start_lr": None}, TypeError, "start_lr"),
+    ({"num_steps": 1}, ValueError, "num_steps"),
+    ({"ramp": "cos"}, ValueError, "ramp"),
+])
+def test_problem_range_test_bad_input(kwargs, error, name):
+    with pytest.raises(error, match=rf"^{name} must be"):
+        problem_range_test(Quadratic(), **kwargs)
+
+
 def test_a_model_without_parameters_is_a_clear_error():
     with pytest.raises(ValueError, match="model must have parameters"):
         lr_range_test(nn.ReLU(), torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), F.mse_loss,
@@ -524,6 +585,54 @@ def test_an_optimizer_on_another_models_parameters_is_refused():
         optimizer = torch.optim.SGD(other.parameters(), lr=0.1)
         with pytest.raises(ValueError, match=r"^optimizer must hold parameters of model.*none of its 6"):
             lr_range_test(model, optimizer, F.cross_entropy, one_batch(), progress=False)
+
+
+def freeze_all(model: nn.Module) -> torch.optim.Optimizer:
+    model.requires_grad_(False)
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def freeze_the_optimizers(model: nn.Module) -> torch.optim.Optimizer:
+    model[0].requires_grad_(False)  # the optimizer holds only these; the rest of the model trains
+    return torch.optim.SGD(model[0].parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize(("freeze", "message"), [
+    (freeze_all, r"^model must have parameters that require grad.*6 parameters are all frozen"),
+    (freeze_the_optimizers, r"^optimizer must hold parameters of model that require grad.*2 it holds"),
+])
+def test_frozen_parameters_are_a_clear_error(freeze, message):
+    model = batchnorm_model()
+    optimizer = freeze(model)
+    with pytest.raises(ValueError, match=message):
+        lr_range_test(model, optimizer, F.cross_entropy, one_batch(), progress=False)
+
+
+def test_a_frozen_body_with_a_trained_head_is_fine():
+    # Fine-tuning: the optimizer holds every parameter, the body's are frozen.
+    model, loader = batchnorm_model(), classification_loader()
+    model[0].requires_grad_(False)
+    model[1].requires_grad_(False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = everything(model, optimizer)
+    result = lr_range_test(model, optimizer, F.cross_entropy, loader, num_steps=20, progress=False)
+    assert len(result.lrs) > 10
+    assert_bitwise_equal(everything(model, optimizer), before)
+
+
+@pytest.mark.parametrize(("loss_fn", "error", "message"), [
+    (lambda out, y: F.cross_entropy(out, y).detach().item(), TypeError, "got a float"),
+    (lambda out, y: F.cross_entropy(out, y, reduction="none"), ValueError, r"shape \(4,\)"),
+    (lambda out, y: F.cross_entropy(out, y).detach(), ValueError, "does not require grad"),
+    (lambda out, y: (out.argmax(1) == y).sum(), TypeError, "torch.int64"),
+])
+def test_a_loss_that_is_not_a_scalar_tensor_is_a_clear_error(loss_fn, error, message):
+    model = batchnorm_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = everything(model, optimizer)
+    with pytest.raises(error, match=rf"^loss_fn must .*{message}"):
+        lr_range_test(model, optimizer, loss_fn, one_batch(), progress=False)
+    assert_bitwise_equal(everything(model, optimizer), before)
 
 
 # ---------------------------------------------------------------- ground truth: 2/L

@@ -17,7 +17,8 @@ What the tools people use get wrong, and what this one does instead:
   the loss), with its gradient;
 - an optimizer built on other parameters (another model's, or a copy's) trains
   nothing the loss sees and draws a flat curve with confident suggestions: here it
-  is refused;
+  is refused, as are an optimizer whose parameters are all frozen and a loss that
+  is not a scalar tensor computed with autograd;
 - the batches depend on torch's global random state: here the test runs with that
   state seeded by ``seed`` (the CPU generator, and the GPU's when the model is on
   one) and restores it afterwards, so two tests give the same numbers and the rest
@@ -72,10 +73,13 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
     their ratios as under :class:`lrcourse.torch.ScheduleLR`). ``optimizer`` is any
     ``torch.optim.Optimizer`` on the model's parameters; its other hyperparameters
     (momentum, betas, weight decay) apply as they are. It must hold at least one of the
-    model's parameters (``ValueError`` otherwise: an optimizer built on another model,
-    or on a copy of this one, would train nothing the loss sees); it may hold other
-    tensors too, such as a learnable weight of ``loss_fn``, which are trained during
-    the test and restored with the rest.
+    model's parameters that requires grad (``ValueError`` otherwise: an optimizer
+    built on another model, or on a copy of this one, would train nothing the loss
+    sees); it may hold other tensors too, such as a learnable weight of ``loss_fn``,
+    which are trained during the test and restored with the rest. ``loss_fn`` must
+    return the batch's loss as a one-element floating-point tensor that requires grad
+    (``TypeError`` or ``ValueError`` naming ``loss_fn`` otherwise: a Python float, a
+    vector of per-example losses, a detached tensor).
 
     ``data`` is any iterable of ``(x, y)`` batches (a DataLoader, a list), started again
     when it runs out, or a pair ``(X, y)`` of tensors for full-batch training; batches
@@ -110,8 +114,11 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
     References:
         Smith, L. N. (2017). Cyclical learning rates for training neural networks. WACV.
     """
+    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
+    check(isinstance(optimizer, torch.optim.Optimizer), "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+    check(callable(loss_fn), "loss_fn", "a function loss_fn(output, target) -> loss", loss_fn, TypeError)
     check(ramp in RAMPS, "ramp", "'exp' or 'linear'", ramp)
-    check_options(smooth, diverge_factor, loss_floor)
+    smooth, diverge_factor, loss_floor = check_options(smooth, diverge_factor, loss_floor)
     schedule = Ramp(start_lr, end_lr, num_steps, ramp)  # checks start_lr < end_lr and num_steps >= 2
     first = _check_trainable(model, optimizer)
     lrs = schedule(np.arange(schedule.num_steps))
@@ -126,7 +133,7 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
                 for group in optimizer.param_groups:
                     set_lr(group, float(lr) * group.get("lr_scale", 1.0))
                 optimizer.zero_grad()
-                loss = loss_fn(model(x), y)
+                loss = _checked_loss(loss_fn(model(x), y))
                 losses.append(loss.item())
                 state, smoothed = smooth_update(state, losses[-1], smooth)
                 best = min(best, smoothed)
@@ -159,7 +166,26 @@ def _check_trainable(model: nn.Module, optimizer: torch.optim.Optimizer) -> torc
         raise ValueError(f"optimizer must hold parameters of model, but none of its {len(_held(optimizer))} "
                          "parameters is one of the model's: was it built on another model, or on a copy of this "
                          "one? Build it on model.parameters()")
+    if not any(p.requires_grad for p in params):
+        raise ValueError(f"model must have parameters that require grad, got a {type(model).__name__} whose "
+                         f"{len(params)} parameters are all frozen (requires_grad=False)")
+    if not any(p.requires_grad for p in held):
+        raise ValueError(f"optimizer must hold parameters of model that require grad, but the {len(held)} it holds "
+                         "are all frozen (requires_grad=False): the test would train none of them")
     return params[0]
+
+
+def _checked_loss(loss: Any) -> torch.Tensor:
+    """Check that ``loss_fn`` gave what ``backward`` and the smoothing need: one real number, with autograd."""
+    check(isinstance(loss, torch.Tensor), "loss_fn", "a function returning a tensor (the batch's loss, with "
+          f"autograd), got a {type(loss).__name__}", loss, TypeError)
+    check(loss.is_floating_point(), "loss_fn", f"a function returning a floating-point tensor, got {loss.dtype}",
+          loss, TypeError)
+    check(loss.numel() == 1, "loss_fn", "a function returning one number (the mean loss of the batch), got a "
+          f"tensor of shape {tuple(loss.shape)}: reduce it, e.g. with .mean()", loss)
+    check(loss.requires_grad, "loss_fn", "a function returning a loss computed with autograd, got a tensor that "
+          "does not require grad (detached, or computed under torch.no_grad()?)", loss)
+    return loss
 
 
 def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
