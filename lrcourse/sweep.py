@@ -33,6 +33,8 @@ A run that overflows is flagged, and leaves the others alone:
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from lrcourse.numpy.tree import Params
 from lrcourse.plots import plot_sweep
 from lrcourse.problems import Problem
 from lrcourse.schedules import Schedule
-from lrcourse.validation import flag, integer
+from lrcourse.validation import check, flag, integer
 
 __all__ = ["sweep", "grid", "prepare", "Runs", "SweepResult", "ScaledSchedule"]
 
@@ -172,14 +174,25 @@ def prepare(optimizer: Callable[..., Any], hyperparams: Mapping[str, Any],
 
     Shared by :func:`sweep` (test problems) and :func:`lrcourse.torch.sweep_model`
     (torch models), so both read ``hyperparams`` and ``schedule`` the same way: a list,
-    tuple of numbers or 1-D array of length ``K`` is swept; a number is shared; a tuple
-    such as ``betas`` is looked into; with a ``schedule`` (or a list of ``K``), run
-    ``k``'s rate at step ``t`` is ``lr[k] * schedule(t)``.
+    tuple of numbers or 1-D array of length ``K`` is swept; a number is shared; a
+    hyperparameter whose default is a tuple, such as Adam's ``betas``, is one tuple of
+    values, each item shared or swept (``betas=(0.8, 0.99)`` is one pair for every
+    run); with a ``schedule`` (or a list of ``K``), run ``k``'s rate at step ``t`` is
+    ``lr[k] * schedule(t)``.
+
+    >>> from lrcourse.numpy import Adam
+    >>> runs = prepare(Adam, {"lr": (0.01, 0.1), "betas": (0.8, 0.99)})
+    >>> runs.K, runs.swept["lr"].tolist(), runs.fixed
+    (2, [0.01, 0.1], {'betas': (0.8, 0.99)})
     """
-    swept, K = _swept_values(hyperparams)
+    if not callable(optimizer):
+        raise TypeError(f"optimizer must be an lrcourse.numpy optimizer class, got {optimizer!r}")
+    check(isinstance(hyperparams, Mapping), "hyperparams", "a mapping of names to values", hyperparams, TypeError)
+    structured = _structured(optimizer)
+    swept, K = _swept_values(hyperparams, structured)
     swept_names = {key.partition("[")[0] for key in swept}  # "betas[0]" is part of betas
     fixed = {name: value for name, value in hyperparams.items() if name not in swept_names}
-    arguments = _as_arrays(hyperparams)
+    arguments = _as_arrays(hyperparams, structured)
     if isinstance(schedule, (list, tuple)):  # one schedule per run
         if not (schedule and all(isinstance(s, Schedule) for s in schedule)):
             raise ValueError(f"schedule must be an lrcourse.schedules schedule or a non-empty list of them, "
@@ -194,8 +207,6 @@ def prepare(optimizer: Callable[..., Any], hyperparams: Mapping[str, Any],
         if "lr" not in arguments or not np.all(np.asarray(arguments["lr"]) >= 0):
             raise ValueError(f"lr (the base rates, >= 0) must be given with a schedule, got {hyperparams.get('lr')!r}")
         arguments["lr"] = ScaledSchedule(np.broadcast_to(arguments["lr"], (K,)).astype(np.float64), schedule)
-    if not callable(optimizer):
-        raise TypeError(f"optimizer must be an lrcourse.numpy optimizer class, got {optimizer!r}")
     opt = optimizer(**arguments)
     if "lr" not in swept:  # one rate for every run: still listed per run
         rate = arguments["lr"].base if schedule is not None else opt.lr
@@ -212,12 +223,14 @@ def sweep(problem: Problem, optimizer: Callable[..., Any], *, steps: int, x0: Ar
     builds one from keyword arguments); ``hyperparams`` are its arguments. Each one
     given as a list, a tuple of numbers or a 1-D array of length ``K`` is swept, all
     with the same ``K`` (run ``k`` gets the ``k``-th value of each: use :func:`grid`
-    for every combination); numbers are shared by all runs; a tuple such as ``betas``
-    is looked into, so ``betas=(np.array([0.8, 0.9]), 0.999)`` sweeps
-    :math:`\\beta_1`. With a ``schedule``, run ``k``'s rate at step ``t`` is
-    ``lr[k] * schedule(t)`` (give the schedule a peak of 1). ``schedule`` may also be
-    a list of ``K`` schedules, one per run: run ``k``'s rate is ``lr[k] *
-    schedule[k](t)`` (``lr=1.0`` and schedules with their own peaks compare ``K``
+    for every combination); numbers are shared by all runs. A hyperparameter whose
+    default is a tuple, such as Adam's ``betas``, takes one tuple, each item shared or
+    swept: ``betas=(0.8, 0.99)`` is one pair for every run, ``betas=(np.array([0.8,
+    0.9]), 0.999)`` sweeps :math:`\\beta_1` (a function that builds the optimizer is
+    read the same way, by its parameters' defaults). With a ``schedule``, run ``k``'s
+    rate at step ``t`` is ``lr[k] * schedule(t)`` (give the schedule a peak of 1).
+    ``schedule`` may also be a list of ``K`` schedules, one per run: run ``k``'s rate
+    is ``lr[k] * schedule[k](t)`` (``lr=1.0`` and schedules with their own peaks compare ``K``
     schedules side by side, from the same start and on the same noise).
 
     ``problem`` is a :class:`lrcourse.problems.Problem`: every run starts at ``x0``
@@ -264,35 +277,82 @@ def _sweep_problem(problem: Problem, opt: Any, K: int, steps: int, x0: ArrayLike
     return losses, theta, iterates
 
 
-def _swept_values(hyperparams: Mapping[str, Any]) -> tuple[dict[str, NDArray[np.float64]], int]:
-    """Find the swept hyperparameters (lists and 1-D arrays, also inside tuples) and their common length K."""
-    swept: dict[str, NDArray[np.float64]] = {}
+def _structured(optimizer: Callable[..., Any]) -> frozenset[str]:
+    """Return the names of ``optimizer``'s hyperparameters that are tuples of values, such as Adam's ``betas``.
 
-    def visit(name: str, value: Any) -> None:
-        if isinstance(value, tuple):
-            for i, item in enumerate(value):
-                visit(f"{name}[{i}]", item)
-        elif not callable(value) and not isinstance(value, (bool, str)) and np.ndim(value) > 0:
-            array = np.asarray(value, dtype=np.float64)
-            if array.ndim != 1 or len(array) == 0:
-                raise ValueError(f"{name} must be a number or a non-empty 1-D list of values, got shape {array.shape}")
-            swept[name] = array
+    They are read from the defaults: a field of the optimizer's dataclass (or a
+    parameter of the function that builds one) whose default is a tuple. A sweep looks
+    into a tuple given for one of these (``betas=(np.array([0.8, 0.9]), 0.999)`` sweeps
+    :math:`\\beta_1`, ``betas=(0.8, 0.99)`` is one pair for every run), and reads any
+    other tuple of numbers as a list of values to sweep.
 
+    >>> from lrcourse.numpy import SGD, Adam
+    >>> sorted(_structured(Adam)), sorted(_structured(SGD))
+    (['betas'], [])
+    """
+    if dataclasses.is_dataclass(optimizer) and isinstance(optimizer, type):
+        defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                    for f in dataclasses.fields(optimizer)}
+    else:
+        try:
+            defaults = {name: p.default for name, p in inspect.signature(optimizer).parameters.items()}
+        except (TypeError, ValueError):  # no signature to read: every tuple is a list of values
+            defaults = {}
+    return frozenset(name for name, default in defaults.items() if isinstance(default, tuple))
+
+
+def _items(hyperparams: Mapping[str, Any], structured: frozenset[str]) -> list[tuple[str, Any]]:
+    """List each value a sweep reads, by name: the items of a structured tuple as ``"betas[0]"``, ``"betas[1]"``."""
+    items = []
     for name, value in hyperparams.items():
-        visit(name, value)
+        if name in structured and isinstance(value, tuple):
+            items += [(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        else:
+            items.append((name, value))
+    return items
+
+
+def _is_swept(value: Any) -> bool:
+    """Tell whether ``value`` is a list of values, one per run (a list, a tuple or an array of dimension >= 1)."""
+    if callable(value) or isinstance(value, (bool, str)) or value is None:
+        return False
+    return isinstance(value, (list, tuple)) or np.ndim(value) > 0
+
+
+def _values(name: str, value: Any) -> NDArray[np.float64]:
+    """Return the ``K`` values of a swept hyperparameter as a float64 array, or raise naming it."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged: numbers and lists mixed
+        raise ValueError(f"{name} must be a number or a non-empty 1-D list of values, got {value!r}") from None
+    check(array.dtype.kind in "iuf", name, "a number or a non-empty 1-D list of numbers", value, TypeError)
+    array = array.astype(np.float64)
+    if array.ndim != 1 or len(array) == 0:
+        raise ValueError(f"{name} must be a number or a non-empty 1-D list of values, got shape {array.shape}")
+    return array
+
+
+def _swept_values(hyperparams: Mapping[str, Any],
+                  structured: frozenset[str]) -> tuple[dict[str, NDArray[np.float64]], int]:
+    """Find the swept hyperparameters (lists, tuples and 1-D arrays, also inside a structured tuple) and their K."""
+    swept = {name: _values(name, value) for name, value in _items(hyperparams, structured) if _is_swept(value)}
     lengths = {name: len(values) for name, values in swept.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"swept hyperparameters must all have the same length K, got {lengths}")
     return swept, next(iter(lengths.values()), 1)
 
 
-def _as_arrays(hyperparams: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn lists into arrays (inside tuples too), for the optimizer to broadcast."""
-    def convert(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return tuple(convert(item) for item in value)
-        if isinstance(value, list):
-            return np.asarray(value, dtype=np.float64)
-        return value
+def _as_arrays(hyperparams: Mapping[str, Any], structured: frozenset[str]) -> dict[str, Any]:
+    """Turn each swept list or tuple into an array (inside a structured tuple too), for the optimizer to broadcast."""
+    def convert(name: str, value: Any) -> Any:
+        return _values(name, value) if isinstance(value, (list, tuple)) else value
 
-    return {name: convert(value) for name, value in hyperparams.items()}
+    arguments = {}
+    for name, value in hyperparams.items():
+        if name in structured and isinstance(value, tuple):
+            arguments[name] = tuple(convert(f"{name}[{i}]", item) for i, item in enumerate(value))
+        elif name in structured:
+            arguments[name] = value  # not a tuple: the optimizer's own check says what it wants
+        else:
+            arguments[name] = convert(name, value)
+    return arguments

@@ -120,6 +120,40 @@ def test_a_tuple_hyperparameter_is_looked_into() -> None:
         assert_same_run(result.losses[k], losses)
 
 
+def test_a_tuple_of_numbers_is_swept_like_a_list() -> None:
+    as_tuple = sweep(Beale(), lnp.SGD, lr=(1e-3, 1e-2), momentum=(0.0, 0.5), steps=30)
+    assert as_tuple.K == 2 and as_tuple.fixed == {}
+    np.testing.assert_array_equal(as_tuple.hyperparams["momentum"], [0.0, 0.5])
+    for k, (lr, momentum) in enumerate([(1e-3, 0.0), (1e-2, 0.5)]):
+        losses, _ = separate_run(Beale(), lnp.SGD(lr=lr, momentum=momentum), 30, seed=0)
+        assert_same_run(as_tuple.losses[k], losses)
+
+
+def test_betas_is_a_pair_shared_by_the_runs_unless_an_item_is_swept() -> None:
+    # Adam's betas defaults to a tuple: a tuple given for it is one pair (beta1, beta2),
+    # not two runs; a list or array inside it sweeps that item.
+    shared = sweep(Saddle(), lnp.Adam, lr=(0.01, 0.05, 0.1), betas=(0.8, 0.99), steps=30)
+    assert shared.K == 3 and set(shared.hyperparams) == {"lr"} and shared.fixed == {"betas": (0.8, 0.99)}
+    for k, lr in enumerate([0.01, 0.05, 0.1]):
+        losses, _ = separate_run(Saddle(), lnp.Adam(lr=lr, betas=(0.8, 0.99)), 30, seed=0)
+        assert_same_run(shared.losses[k], losses)
+    assert sweep(Saddle(), lnp.Adam, lr=0.01, betas=(0.8, 0.99), steps=3).K == 1
+    both = sweep(Saddle(), lnp.AdamW, lr=(0.01, 0.05), betas=(0.9, [0.99, 0.999]), steps=30)
+    np.testing.assert_array_equal(both.hyperparams["betas[1]"], [0.99, 0.999])
+    for k, (lr, beta2) in enumerate([(0.01, 0.99), (0.05, 0.999)]):
+        losses, _ = separate_run(Saddle(), lnp.AdamW(lr=lr, betas=(0.9, beta2)), 30, seed=0)
+        assert_same_run(both.losses[k], losses)
+
+
+def test_a_function_that_builds_the_optimizer_is_read_by_its_signature() -> None:
+    def adam(lr=1e-3, betas=(0.9, 0.999)):
+        return lnp.Adam(lr=lr, betas=betas)
+
+    result = sweep(Saddle(), adam, lr=(0.01, 0.05), betas=(0.8, 0.99), steps=10)
+    expected = sweep(Saddle(), lnp.Adam, lr=[0.01, 0.05], betas=(0.8, 0.99), steps=10)
+    np.testing.assert_array_equal(result.losses, expected.losses)
+
+
 def test_schedule_scales_every_base_rate() -> None:
     schedule = Warmup(StepDecay(1.0, step_size=10, gamma=0.5), warmup_steps=5)
     lrs = np.array([0.1, 0.5, 1.0])
@@ -289,6 +323,23 @@ def test_a_dropout_model_in_evaluation_mode_sweeps_without_dropout(wine64) -> No
     np.testing.assert_allclose(result.losses, expected, rtol=1e-10)
 
 
+def test_model_sweep_reads_tuples_as_the_problem_sweep_does(wine64) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    model = SoftmaxRegression(13, 3).double()
+    lrs = (1e-2, 1e-1)
+    result = sweep_model(model, lnp.Adam, lr=lrs, betas=(0.8, 0.99), steps=10, data=(X, y), device="cpu")
+    expected, _ = torch_runs(model, lambda params, lr: torch.optim.Adam(params, lr=lr, betas=(0.8, 0.99)), lrs,
+                             X, y, 10)
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-10)
+    beta1 = np.array([0.0, 0.5, 0.9])
+    swept = sweep_model(model, lnp.Adam, lr=0.1, betas=(beta1, 0.999), steps=10, data=(X, y), device="cpu")
+    np.testing.assert_array_equal(swept.hyperparams["betas[0]"], beta1)
+    for k, b in enumerate(beta1):
+        alone, _ = torch_runs(model, lambda params, lr, b=b: torch.optim.Adam(params, lr=lr, betas=(b, 0.999)), [0.1],
+                              X, y, 10)
+        np.testing.assert_allclose(swept.losses[k], alone[0], rtol=1e-10)
+
+
 def test_cnn_sweep_under_vmap_equals_separate_runs() -> None:
     digits = load("digits", dtype=np.float64)
     X, y = (t[:200] for t in digits.tensors("train", "cpu"))
@@ -326,7 +377,7 @@ def test_vmap_loss_is_torch_cross_entropy_and_mse() -> None:
          "swept hyperparameters must all have the same length K"),
         (lambda: sweep(Beale(), lnp.SGD, lr=np.ones((2, 2)), steps=2), "lr must be a number or a non-empty 1-D"),
         (lambda: sweep(Beale(), lnp.SGD, lr=[], steps=2), "lr must be a number or a non-empty 1-D"),
-        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1, -0.1], steps=2), "lr must be >= 0"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1, -0.1], steps=2), "lr must be finite and in \\[0, inf\\)"),
         (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=2, schedule=lambda t: 1.0), "schedule must be an lrcourse"),
         (lambda: sweep(Beale(), lnp.SGD, steps=2, schedule=StepDecay(1.0, 5, 0.5)), "lr \\(the base rates, >= 0\\)"),
         (lambda: sweep(Beale(), lnp.SGD, lr=[0.1], steps=2, x0=[1.0, 2.0, 3.0]), "x0 must have shape \\(2,\\) or \\(1, 2\\)"),
@@ -347,7 +398,12 @@ def test_vmap_loss_is_torch_cross_entropy_and_mse() -> None:
          "sweep_model does not support models with buffers \\(batch norm.s running statistics\\), got a model "
          "with the buffers \\[.running_mean., .running_var., .num_batches_tracked.\\]"),
         (lambda: sweep("rosenbrock", lnp.SGD, lr=[0.1], steps=2), "problem must be an lrcourse.problems Problem"),
-        (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(1.5, 0.9), steps=2), "betas\\[0\\] must be in \\[0, 1\\)"),
+        (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(1.5, 0.9), steps=2), "betas\\[0\\] must be a finite number in \\[0, 1\\)"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=(0.1, "0.2"), steps=2), "lr must be a number or a non-empty 1-D list"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=[0.1, 1j], steps=2), "lr must be a number or a non-empty 1-D list"),
+        (lambda: sweep(Beale(), lnp.SGD, lr=(0.1, [0.2, 0.3]), steps=2), "lr must be a number or a non-empty 1-D"),
+        (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(np.ones((2, 2)), 0.9), steps=2),
+         "betas\\[0\\] must be a number or a non-empty 1-D list"),
     ],
 )
 def test_bad_input_raises_an_error_naming_the_parameter(call, match: str) -> None:
