@@ -47,7 +47,7 @@ from lrcourse.numpy.tree import Params
 from lrcourse.plots import plot_sweep
 from lrcourse.problems import Problem
 from lrcourse.schedules import Schedule
-from lrcourse.validation import check, flag, integer
+from lrcourse.validation import check, flag, integer, is_real
 
 __all__ = ["sweep", "grid", "prepare", "Runs", "SweepResult", "ScaledSchedule"]
 
@@ -141,13 +141,16 @@ class ScaledSchedule:
 def grid(**axes: ArrayLike) -> dict[str, NDArray[np.float64]]:
     """Return every combination of the given values, flattened to ``K`` runs.
 
-    The first axis varies slowest. Pass the result to :func:`sweep` with ``**``.
+    The first axis varies slowest. Pass the result to :func:`sweep` with ``**``. Each
+    axis is a non-empty 1-D list (or array) of finite numbers, or one number.
 
     >>> g = grid(lr=[0.1, 0.01], momentum=[0.0, 0.5, 0.9])
     >>> g["lr"].tolist(), g["momentum"].tolist()
     ([0.1, 0.1, 0.1, 0.01, 0.01, 0.01], [0.0, 0.5, 0.9, 0.0, 0.5, 0.9])
     """
-    values = {name: np.asarray(v, dtype=np.float64).reshape(-1) for name, v in axes.items()}
+    values = {name: _values(name, [v] if is_real(v) else v) for name, v in axes.items()}
+    for name, array in values.items():
+        check(bool(np.isfinite(array).all()), name, "a list of finite numbers", axes[name])
     combos = list(itertools.product(*values.values()))
     return {name: np.array([combo[i] for combo in combos]) for i, name in enumerate(values)}
 

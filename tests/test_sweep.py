@@ -109,6 +109,21 @@ def test_grid_sweeps_every_combination() -> None:
         assert_same_run(result.losses[k], losses)
 
 
+@pytest.mark.parametrize("axis, error, match", [
+    (None, TypeError, "lr must be a number or a non-empty 1-D list of numbers, got None"),
+    ("0.1", TypeError, "lr must be a number or a non-empty 1-D list of numbers, got '0.1'"),
+    (True, TypeError, "got True"),
+    ([0.1, "0.2"], TypeError, "got \\[0.1, '0.2'\\]"),
+    ([], ValueError, "lr must be a number or a non-empty 1-D list of values, got shape \\(0,\\)"),
+    ([[0.1]], ValueError, "got shape \\(1, 1\\)"),
+    ([0.1, np.nan], ValueError, "lr must be a list of finite numbers, got \\[0.1, nan\\]"),
+])
+def test_grid_refuses_an_axis_that_is_not_numbers(axis, error, match: str) -> None:
+    with pytest.raises(error, match=match):
+        grid(lr=axis, momentum=[0.0, 0.9])
+    assert grid(lr=0.1, momentum=(0.0, 0.9))["lr"].tolist() == [0.1, 0.1]  # one number is an axis of one
+
+
 def test_a_tuple_hyperparameter_is_looked_into() -> None:
     beta1 = np.array([0.0, 0.5, 0.9])
     result = sweep(Saddle(), lnp.Adam, lr=0.05, betas=(beta1, 0.999), steps=30)
