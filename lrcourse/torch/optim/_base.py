@@ -9,7 +9,7 @@ import torch
 
 from lrcourse.torch.optim._compiled import compiled
 
-__all__ = ["Optimizer", "new_step"]
+__all__ = ["Optimizer", "as_real", "new_step"]
 
 Impl = Literal["loop", "compiled"]
 
@@ -24,7 +24,8 @@ class Optimizer(torch.optim.Optimizer):
     eagerly one op at a time; with ``impl="compiled"`` it is the same function through
     ``torch.compile`` (see :mod:`lrcourse.torch.optim._compiled`). The state has the
     keys and layout of the matching ``torch.optim`` class, so ``state_dict`` loads in
-    either direction.
+    either direction. A complex parameter is trained as ``torch.optim`` trains it, as
+    its pair of reals (:func:`as_real`), with complex state.
     """
 
     update: Callable[..., None]
@@ -63,16 +64,38 @@ class Optimizer(torch.optim.Optimizer):
 
         A parameter seen for the first time gets torch's layout: ``step`` (see
         :func:`new_step`) and one buffer per keyword, shaped like the parameter and
-        filled with the given value, e.g. ``exp_avg=0.0``.
+        filled with the given value, e.g. ``exp_avg=0.0``. A complex parameter's
+        buffers are complex, each real coordinate (see :func:`as_real`) starting at
+        that value, as in ``torch.optim``.
         """
         states = [self.state[p] for p in params]
         for p, state in zip(params, states):
             if not state:
                 state["step"] = new_step()
                 for name, fill in buffers.items():
-                    state[name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
+                    value = complex(fill, fill) if p.is_complex() else fill
+                    state[name] = torch.full_like(p, value, memory_format=torch.preserve_format)
             state["step"] += 1
         return states
+
+
+def as_real(*tensor_lists: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+    r"""Return the lists with each complex tensor viewed as a real one, as ``torch.optim`` sees it.
+
+    ``torch.view_as_real`` shows a complex tensor of shape ``s`` as a real tensor of
+    shape ``(*s, 2)``, its real and imaginary parts, sharing its memory: an in-place
+    update of the view updates the complex tensor. An update that is not linear in
+    :math:`g` needs it. On complex numbers ``g * g`` would be the complex square
+    :math:`g^2`, not the square of each part, and ``sqrt`` and ``maximum`` would not
+    act part by part either. So a complex parameter is trained as its pair of reals,
+    with its own :math:`v` and :math:`\sqrt{v}` for the real and for the imaginary
+    part. Real tensors pass unchanged.
+
+    >>> import torch
+    >>> as_real([torch.tensor([3 + 4j]), torch.tensor([1.0])])
+    [[tensor([[3., 4.]]), tensor([1.])]]
+    """
+    return [[torch.view_as_real(t) if t.is_complex() else t for t in tensors] for tensors in tensor_lists]
 
 
 def new_step() -> torch.Tensor:

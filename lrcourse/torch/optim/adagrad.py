@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from lrcourse.validation import check_nonnegative
-from lrcourse.torch.optim._base import Impl, Optimizer
+from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -92,9 +92,8 @@ class Adagrad(Optimizer):
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
         states = self._counted_states(params, sum=group["initial_accumulator_value"])
         self._update(
-            params,
-            [p.grad for p in params],
-            [state["sum"] for state in states],
+            # a complex tensor as its pair of reals, as torch.optim.Adagrad sees it
+            *as_real(params, [p.grad for p in params], [state["sum"] for state in states]),
             [int(state["step"].item()) for state in states],
             lr=group["lr"],
             lr_decay=group["lr_decay"],

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from lrcourse.validation import check_between, check_nonnegative
-from lrcourse.torch.optim._base import Impl, Optimizer
+from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -110,11 +110,13 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         steps = [int(state["step"].item()) for state in states]  # t, the number of this update
         self._update(
-            params,
-            [p.grad for p in params],
-            [state["exp_avg"] for state in states],
-            [state["exp_avg_sq"] for state in states],
-            [state["max_exp_avg_sq"] for state in states] if group["amsgrad"] else [],
+            *as_real(  # a complex tensor as its pair of reals, as torch.optim.Adam sees it
+                params,
+                [p.grad for p in params],
+                [state["exp_avg"] for state in states],
+                [state["exp_avg_sq"] for state in states],
+                [state["max_exp_avg_sq"] for state in states] if group["amsgrad"] else [],
+            ),
             [(1 - beta1**t, (1 - beta2**t) ** 0.5) for t in steps],
             lr=group["lr"],
             beta1=beta1,

@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from lrcourse.validation import check_between, check_nonnegative
-from lrcourse.torch.optim._base import Impl, Optimizer
+from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -98,11 +98,13 @@ class RMSprop(Optimizer):
         # step is kept for torch's state layout; RMSprop's formula does not use t
         states = self._counted_states(params, square_avg=0.0, **optional)
         self._update(
-            params,
-            [p.grad for p in params],
-            [state["square_avg"] for state in states],
-            [state["grad_avg"] for state in states] if group["centered"] else [],
-            [state["momentum_buffer"] for state in states] if group["momentum"] != 0 else [],
+            *as_real(  # a complex tensor as its pair of reals, as torch.optim.RMSprop sees it
+                params,
+                [p.grad for p in params],
+                [state["square_avg"] for state in states],
+                [state["grad_avg"] for state in states] if group["centered"] else [],
+                [state["momentum_buffer"] for state in states] if group["momentum"] != 0 else [],
+            ),
             lr=group["lr"],
             alpha=group["alpha"],
             eps=group["eps"],

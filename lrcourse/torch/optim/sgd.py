@@ -87,6 +87,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults, impl)
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        # Complex params need no view as reals: the update is linear in g, as in torch.optim.SGD
         buffers = [self.state[p].get("momentum_buffer") for p in params]
         self._update(
             params,

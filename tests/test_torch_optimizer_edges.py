@@ -1,0 +1,113 @@
+"""lrcourse.torch optimizers at the edges torch.optim handles: complex params.
+
+Each expectation comes from torch.optim in float64 (complex128), or from a property
+that holds whatever torch does: a complex parameter is updated as the pair of reals
+``torch.view_as_real`` shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+import lrcourse.torch as ltorch
+
+INDUCTOR_IMPORT_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"  # see test_optimizer_parity
+
+# Every option that changes how a complex number is handled: the squares (g², ḡ²), the roots,
+# the maximum of AMSGrad, the momentum buffers, weight decay.
+COMPLEX_CASES = [
+    pytest.param("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, id="SGD-nesterov-wd"),
+    pytest.param("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}, id="SGD-momentum-dampening"),
+    pytest.param("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.2},
+                 id="Adagrad-all"),
+    pytest.param("RMSprop", {"lr": 0.01, "weight_decay": 0.1}, id="RMSprop-wd"),
+    pytest.param("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.9, "weight_decay": 0.1},
+                 id="RMSprop-centered-momentum-wd"),
+    pytest.param("Adam", {"lr": 0.05, "weight_decay": 0.1}, id="Adam-wd"),
+    pytest.param("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}, id="Adam-amsgrad-wd"),
+    pytest.param("AdamW", {"lr": 0.05, "amsgrad": True}, id="AdamW-amsgrad"),
+]
+
+
+def complex_problem() -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """A complex matrix z and a real vector w, and the data of a least-squares loss on both."""
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(3, 2, dtype=torch.complex128, generator=gen)
+    w = torch.randn(4, dtype=torch.float64, generator=gen)
+    a = torch.randn(5, 3, dtype=torch.complex128, generator=gen)
+    b = torch.randn(5, 2, dtype=torch.complex128, generator=gen)
+    return [z, w], a, b
+
+
+def loss(params: list[torch.Tensor], a: torch.Tensor, b: torch.Tensor, t: int) -> torch.Tensor:
+    """|a z − b|² plus a quartic in w; the gradients change in size and phase from step to step."""
+    z, w = params
+    return (a @ z - t * b).abs().pow(2).sum() + (w**4).sum() + (w[0] * z[0, 0]).real
+
+
+def run(lib: Any, name: str, options: dict[str, Any], steps: int = 12, **extra: Any) -> tuple[list[torch.Tensor], Any]:
+    start, a, b = complex_problem()
+    params = [p.clone().requires_grad_() for p in start]
+    opt = getattr(lib, name)(params, **options, **extra)
+    for t in range(1, steps + 1):
+        opt.zero_grad()
+        loss(params, a, b, t).backward()
+        opt.step()
+    return [p.detach() for p in params], opt
+
+
+# --- complex parameters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "options"), COMPLEX_CASES)
+def test_complex_params_match_torch_optim(name: str, options: dict[str, Any]) -> None:
+    """torch.optim views a complex param as pairs of reals: the same numbers, the same (complex) state."""
+    ours, opt = run(ltorch, name, options)
+    theirs, ref = run(torch.optim, name, options)
+    for p, q in zip(ours, theirs):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+    for p, q in zip(opt.param_groups[0]["params"], ref.param_groups[0]["params"]):
+        for key, value in ref.state[q].items():
+            assert opt.state[p][key].dtype == value.dtype, f"state[{key!r}]"
+            torch.testing.assert_close(opt.state[p][key], value, rtol=1e-12, atol=1e-14, msg=f"state[{key!r}]")
+    assert not torch.equal(ours[0], complex_problem()[0][0]), "the complex param moved"
+
+
+@pytest.mark.parametrize(("name", "options"), COMPLEX_CASES)
+def test_a_complex_param_is_updated_as_its_pair_of_reals(name: str, options: dict[str, Any]) -> None:
+    """Independent of torch.optim: z and the real tensor view_as_real(z), given the same gradients, stay equal."""
+    gen = torch.Generator().manual_seed(1)
+    z = torch.randn(6, dtype=torch.complex128, generator=gen).requires_grad_()
+    x = torch.view_as_real(z.detach()).clone().requires_grad_()
+    opt_z, opt_x = getattr(ltorch, name)([z], **options), getattr(ltorch, name)([x], **options)
+    for t in range(1, 9):
+        g = torch.randn(6, dtype=torch.complex128, generator=gen) * 10.0 ** (t % 3 - 1)
+        z.grad, x.grad = g, torch.view_as_real(g).clone()
+        opt_z.step()
+        opt_x.step()
+        torch.testing.assert_close(torch.view_as_real(z.detach()), x.detach(), rtol=1e-13, atol=1e-15)
+
+
+def test_complex_params_keep_a_state_dict_that_loads_into_torch_optim() -> None:
+    """The state stays complex, as torch's: a run may continue in torch.optim.Adam."""
+    _, opt = run(ltorch, "Adam", {"lr": 0.05, "amsgrad": True}, steps=5)
+    state = opt.state[opt.param_groups[0]["params"][0]]
+    assert all(state[key].dtype == torch.complex128 for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+    reference = torch.optim.Adam(opt.param_groups[0]["params"], lr=0.05, amsgrad=True)
+    reference.load_state_dict(opt.state_dict())
+    assert reference.state[reference.param_groups[0]["params"][0]]["exp_avg"].dtype == torch.complex128
+
+
+@pytest.mark.filterwarnings(INDUCTOR_IMPORT_WARNING)
+def test_compiled_complex_adam_matches_the_loop() -> None:
+    torch._dynamo.reset()
+    try:
+        loop, _ = run(ltorch, "Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}, steps=4)
+        fast, _ = run(ltorch, "Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}, steps=4, impl="compiled")
+    finally:
+        torch._dynamo.reset()
+    for p, q in zip(fast, loop):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
