@@ -1,4 +1,4 @@
-"""lrcourse.torch optimizers at the edges torch.optim handles: complex params.
+"""lrcourse.torch optimizers at the edges torch.optim handles: complex params, sparse gradients.
 
 Each expectation comes from torch.optim in float64 (complex128), or from a property
 that holds whatever torch does: a complex parameter is updated as the pair of reals
@@ -15,6 +15,8 @@ import torch
 import lrcourse.torch as ltorch
 
 INDUCTOR_IMPORT_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"  # see test_optimizer_parity
+# torch.optim.Adagrad builds sparse tensors without saying whether to check them, and torch warns once per process.
+SPARSE_INVARIANTS_WARNING = "ignore:Sparse invariant checks are implicitly disabled:UserWarning"
 
 # Every option that changes how a complex number is handled: the squares (g², ḡ²), the roots,
 # the maximum of AMSGrad, the momentum buffers, weight decay.
@@ -111,3 +113,69 @@ def test_compiled_complex_adam_matches_the_loop() -> None:
         torch._dynamo.reset()
     for p, q in zip(fast, loop):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+
+
+# --- sparse gradients ---------------------------------------------------------------------------
+
+
+def embedding_run(lib: Any, name: str, steps: int = 6, **options: Any) -> tuple[torch.Tensor, Any]:
+    """An nn.Embedding(sparse=True) and a dense Linear layer in one group, batches with repeated indices."""
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(7, 3, sparse=True).double()
+    head = torch.nn.Linear(3, 1).double()
+    opt = getattr(lib, name)([*emb.parameters(), *head.parameters()], **options)
+    batches = [[0, 2, 2, 5], [1, 2], [6, 0, 0, 0], [3], [2, 5, 5], [4, 1]]
+    for t in range(steps):
+        opt.zero_grad()
+        head(emb(torch.tensor(batches[t % len(batches)]))).pow(2).sum().backward()
+        assert emb.weight.grad.is_sparse
+        opt.step()
+    return torch.cat([emb.weight.detach().flatten(), head.weight.detach().flatten()]), opt
+
+
+@pytest.mark.filterwarnings(SPARSE_INVARIANTS_WARNING)
+@pytest.mark.parametrize("options", [{"lr": 0.1}, {"lr": 0.1, "lr_decay": 0.3, "initial_accumulator_value": 0.5},
+                                     {"lr": 0.1, "eps": 0.0}], ids=["default", "decay-init", "eps0"])
+def test_adagrad_with_sparse_gradients_matches_torch_optim(options: dict[str, Any]) -> None:
+    ours, opt = embedding_run(ltorch, "Adagrad", **options)
+    theirs, ref = embedding_run(torch.optim, "Adagrad", **options)
+    torch.testing.assert_close(ours, theirs, rtol=1e-13, atol=0)
+    weight, ref_weight = opt.param_groups[0]["params"][0], ref.param_groups[0]["params"][0]
+    torch.testing.assert_close(opt.state[weight]["sum"], ref.state[ref_weight]["sum"], rtol=1e-13, atol=0)
+    assert opt.state[weight]["step"].item() == 6 and not opt.state[weight]["sum"].is_sparse
+    assert torch.isfinite(ours).all()  # eps = 0: the rows no batch touched are left alone, not 0 / 0
+
+
+def test_adagrad_refuses_sparse_gradients_with_weight_decay_as_torch_does() -> None:
+    with pytest.raises(RuntimeError, match="weight_decay option is not compatible with sparse gradients"):
+        embedding_run(ltorch, "Adagrad", lr=0.1, weight_decay=0.01)
+
+
+def test_adagrad_refuses_a_sparse_gradient_of_a_complex_param() -> None:
+    p = torch.zeros(3, 2, dtype=torch.complex128, requires_grad=True)
+    p.grad = torch.ones(3, 2, dtype=torch.complex128).to_sparse()
+    opt = ltorch.Adagrad([p], lr=0.1)
+    with pytest.raises(RuntimeError, match="complex"):
+        opt.step()
+    assert not opt.state[p] and torch.equal(p.detach(), torch.zeros(3, 2, dtype=torch.complex128))
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_with_sparse_gradients_matches_torch_optim(momentum: float) -> None:
+    ours, _ = embedding_run(ltorch, "SGD", lr=0.1, momentum=momentum)
+    theirs, _ = embedding_run(torch.optim, "SGD", lr=0.1, momentum=momentum)
+    torch.testing.assert_close(ours, theirs, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("name", ["RMSprop", "Adam", "AdamW"])
+@pytest.mark.parametrize("impl", ["loop", "compiled"])
+def test_the_others_refuse_sparse_gradients_like_torch(name: str, impl: str) -> None:
+    """torch.optim's message, naming the optimizer, before any param or state changes."""
+    with pytest.raises(RuntimeError, match=f"^{name} does not support sparse gradients"):
+        embedding_run(ltorch, name, lr=0.1, impl=impl)
+    p = torch.ones(3, requires_grad=True)
+    opt = getattr(ltorch, name)([p], lr=0.1, impl=impl)
+    p.grad = torch.ones(3).to_sparse()
+    with pytest.raises(RuntimeError, match="does not support sparse gradients"):
+        opt.step()
+    assert not opt.state[p] and torch.equal(p.detach(), torch.ones(3))

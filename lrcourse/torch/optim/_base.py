@@ -24,8 +24,13 @@ class Optimizer(torch.optim.Optimizer):
     eagerly one op at a time; with ``impl="compiled"`` it is the same function through
     ``torch.compile`` (see :mod:`lrcourse.torch.optim._compiled`). The state has the
     keys and layout of the matching ``torch.optim`` class, so ``state_dict`` loads in
-    either direction. A complex parameter is trained as ``torch.optim`` trains it, as
-    its pair of reals (:func:`as_real`), with complex state.
+    either direction.
+
+    Two cases follow ``torch.optim``. A complex parameter is trained as its pair of
+    reals (:func:`as_real`), with complex state. A sparse gradient (from
+    ``nn.Embedding(sparse=True)``) goes to :meth:`_update_sparse`: SGD and Adagrad
+    update the entries it lists, eagerly; the others raise torch's RuntimeError
+    "... does not support sparse gradients" before anything in the group changes.
     """
 
     update: Callable[..., None]
@@ -51,13 +56,25 @@ class Optimizer(torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                self._update_group(group, params)
+            sparse = [p for p in params if p.grad.is_sparse]  # e.g. from nn.Embedding(sparse=True)
+            if sparse:  # first, so that a refusal comes before anything in the group changes
+                self._update_sparse(group, sparse)
+            dense = [p for p in params if not p.grad.is_sparse]
+            if dense:
+                self._update_group(group, dense)
         return loss
 
     def _update_group(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
         """Update ``params``, the tensors of ``group`` that have a gradient; each subclass implements it."""
         raise NotImplementedError
+
+    def _update_sparse(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
+        """Update ``params``, the tensors of ``group`` whose gradient is sparse; by default refuse, as torch.optim does.
+
+        A subclass that supports sparse gradients (SGD, Adagrad, as in ``torch.optim``)
+        overrides this. Sparse tensors do not compile: it runs eagerly whatever ``impl``.
+        """
+        raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
 
     def _counted_states(self, params: list[torch.Tensor], **buffers: float) -> list[dict[str, Any]]:
         """Return the state of each of ``params`` with its step counter advanced by one.

@@ -20,6 +20,7 @@ it; a new number or shape of tensors, dtype or device, or a switched option
 (``amsgrad``, weight decay on or off) compiles a new version, up to
 ``torch._dynamo.config.recompile_limit`` (8) versions per function, after which
 ``fullgraph=True`` makes it an error rather than a silent return to eager code.
+Sparse gradients never reach it: they do not compile, and run eagerly.
 """
 
 from __future__ import annotations

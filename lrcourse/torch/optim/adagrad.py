@@ -9,7 +9,7 @@ from torch import Tensor
 from lrcourse.validation import check_nonnegative
 from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
-__all__ = ["Adagrad", "adagrad"]
+__all__ = ["Adagrad", "adagrad", "adagrad_sparse"]
 
 
 def adagrad(
@@ -38,6 +38,33 @@ def adagrad(
         theta.sub_(step_size * g / (s.sqrt() + eps))  # θ ← θ − α_t g / (√s + ε)
 
 
+def adagrad_sparse(
+    params: list[Tensor],
+    grads: list[Tensor],
+    state_sums: list[Tensor],
+    steps: list[float],
+    *,
+    lr: float,
+    lr_decay: float,
+    eps: float,
+) -> None:
+    r"""Apply :func:`adagrad`'s update to the entries that sparse gradients list, as ``torch.optim.Adagrad`` does.
+
+    A sparse gradient (``nn.Embedding(sparse=True)`` makes one) lists the rows a batch
+    used. Elsewhere :math:`g = 0`, which leaves :math:`s` and :math:`\theta` as they are,
+    so only the listed entries are read and written (and, unlike the dense update,
+    an entry with :math:`s = 0` and :math:`\epsilon = 0` is left alone rather than
+    made 0 / 0). No weight decay: it would move every row.
+    """
+    for i, theta in enumerate(params):
+        g, s, t = grads[i].coalesce(), state_sums[i], steps[i]  # coalesce: a repeated row's g summed first
+        rows, g_rows = tuple(g.indices()), g.values()  # the entries g lists, and their values
+        step_size = lr / (1 + (t - 1) * lr_decay)  # α / (1 + (t − 1) η)
+        s.index_put_(rows, g_rows * g_rows, accumulate=True)  # s ← s + g² there
+        r = s[rows].sqrt().add_(eps)  # √s + ε there
+        theta.index_put_(rows, g_rows / r * -step_size, accumulate=True)  # θ ← θ − α_t g / (√s + ε) there
+
+
 class Adagrad(Optimizer):
     r"""AdaGrad on torch tensors, the update being :func:`~lrcourse.torch.optim.adagrad`.
 
@@ -50,6 +77,12 @@ class Adagrad(Optimizer):
     ``torch.optim.Adagrad`` fills every group's ``sum`` with the constructor's value
     and ignores the group's; here, as for every other hyperparameter, the group's
     value wins (and the state is created at the first step, not in the constructor).
+
+    Sparse gradients (``nn.Embedding(sparse=True)``) are updated as in
+    ``torch.optim.Adagrad``, by ``adagrad_sparse`` on the entries they list, eagerly
+    whatever ``impl``; like torch, weight decay with them is a RuntimeError. A sparse
+    gradient of a complex parameter is refused too (torch would square the complex
+    values instead of treating them as pairs of reals).
 
     >>> import torch
     >>> from lrcourse.torch import Adagrad
@@ -98,5 +131,22 @@ class Adagrad(Optimizer):
             lr=group["lr"],
             lr_decay=group["lr_decay"],
             weight_decay=group["weight_decay"],
+            eps=group["eps"],
+        )
+
+    def _update_sparse(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """Update the params whose gradient is sparse with :func:`adagrad_sparse`, eagerly, as torch.optim.Adagrad."""
+        if group["weight_decay"] != 0:  # torch.optim.Adagrad's error
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        if any(p.is_complex() for p in params):  # torch would square each complex value: refused here
+            raise RuntimeError("Adagrad does not support sparse gradients of complex parameters")
+        states = self._counted_states(params, sum=group["initial_accumulator_value"])
+        adagrad_sparse(
+            params,
+            [p.grad for p in params],
+            [state["sum"] for state in states],
+            [int(state["step"].item()) for state in states],
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
             eps=group["eps"],
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from torch import Tensor
@@ -88,8 +89,15 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
         # Complex params need no view as reals: the update is linear in g, as in torch.optim.SGD
+        self._apply(self._update, group, params)
+
+    def _update_sparse(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        # As torch.optim.SGD: the same formula on sparse gradients, eagerly (sparse tensors do not compile)
+        self._apply(type(self).update, group, params)
+
+    def _apply(self, update: Callable[..., None], group: dict[str, Any], params: list[Tensor]) -> None:
         buffers = [self.state[p].get("momentum_buffer") for p in params]
-        self._update(
+        update(
             params,
             [p.grad for p in params],
             buffers,
