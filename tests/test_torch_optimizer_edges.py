@@ -1,4 +1,4 @@
-"""lrcourse.torch optimizers at the edges torch.optim handles: complex params, sparse gradients.
+"""lrcourse.torch optimizers at the edges torch.optim handles: complex params, sparse gradients, overflow.
 
 Each expectation comes from torch.optim in float64 (complex128), or from a property
 that holds whatever torch does: a complex parameter is updated as the pair of reals
@@ -179,3 +179,33 @@ def test_the_others_refuse_sparse_gradients_like_torch(name: str, impl: str) -> 
     with pytest.raises(RuntimeError, match="does not support sparse gradients"):
         opt.step()
     assert not opt.state[p] and torch.equal(p.detach(), torch.ones(3))
+
+
+# --- overflow in centered RMSprop ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_centered_rmsprop_at_overflow_keeps_torchs_infs_and_nans(dtype: torch.dtype, momentum: float) -> None:
+    """v overflows to inf while ḡ stays finite: torch's v − ḡ² (an addcmul) is inf, not inf − inf = NaN.
+
+    Compared elementwise with torch.optim.RMSprop, every inf and NaN in its place.
+    """
+    huge = torch.finfo(dtype).max ** 0.5  # its square (times 1 − β) is still inf, its tenth is not
+    grads = [
+        [4 * huge, -4 * huge, 1e3 * huge, 0.5, 0.0, float("inf"), float("nan"), 1.0],
+        [1.0, 2.0, 4 * huge, 0.5, 4 * huge, 1.0, 1.0, 1.0],
+        [0.1, -0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+    ]
+    ours = torch.linspace(-1.0, 1.0, 8, dtype=dtype).requires_grad_()
+    theirs = ours.detach().clone().requires_grad_()
+    options = {"lr": 0.01, "centered": True, "momentum": momentum}
+    opt, ref = ltorch.RMSprop([ours], **options), torch.optim.RMSprop([theirs], **options)
+    for g in grads:
+        ours.grad, theirs.grad = torch.tensor(g, dtype=dtype), torch.tensor(g, dtype=dtype)
+        opt.step()
+        ref.step()
+        for a, b in [(ours.detach(), theirs.detach())] + [(opt.state[ours][k], v) for k, v in ref.state[theirs].items()]:
+            assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.isinf(), b.isinf())
+            torch.testing.assert_close(a, b, rtol=1e-6 if dtype == torch.float32 else 1e-13, atol=0, equal_nan=True)
+    assert ref.state[theirs]["square_avg"].isinf().any() and theirs.isfinite().any()  # the case was reached

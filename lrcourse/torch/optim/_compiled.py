@@ -20,6 +20,11 @@ it; a new number or shape of tensors, dtype or device, or a switched option
 (``amsgrad``, weight decay on or off) compiles a new version, up to
 ``torch._dynamo.config.recompile_limit`` (8) versions per function, after which
 ``fullgraph=True`` makes it an error rather than a silent return to eager code.
+
+The compiled code rounds as Inductor's does. On a CPU it computes ``addcmul`` as a
+multiply and then an add, where torch's eager kernel does one fused multiply-add: the
+last bit may differ from the loop, and where a product overflows the compiled step can
+give NaN where the loop keeps inf (centered RMSprop's :math:`v - \bar g^2`).
 Sparse gradients never reach it: they do not compile, and run eagerly.
 """
 

@@ -32,6 +32,12 @@ def rmsprop(
     decay rate :math:`\beta`: ``square_avgs[i]`` is :math:`v`, ``grad_avgs[i]`` is
     :math:`\bar g` (only when ``centered``; pass ``[]`` otherwise),
     ``momentum_buffers[i]`` is :math:`b` (only with momentum).
+
+    :math:`\bar g` and :math:`v - \bar g^2` are computed with torch.optim's own ops
+    (``lerp_``, ``addcmul``), so that inf and NaN land where torch's do. On a CPU
+    ``addcmul`` is one fused multiply-add: where :math:`v` has overflowed to inf and
+    :math:`\bar g^2` would too, :math:`v - \bar g^2` stays inf (the step is 0) instead
+    of becoming inf − inf = NaN.
     """
     for i, theta in enumerate(params):
         g, v = grads[i], square_avgs[i]
@@ -39,8 +45,8 @@ def rmsprop(
             g = g.add(theta, alpha=weight_decay)  # g ← g + λθ
         v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v ← β v + (1 − β) g²
         if centered:
-            g_avg = grad_avgs[i].mul_(alpha).add_(g, alpha=1 - alpha)  # ḡ ← β ḡ + (1 − β) g
-            r = (v - g_avg * g_avg).sqrt_().add_(eps)  # r = √(v − ḡ²) + ε
+            g_avg = grad_avgs[i].lerp_(g, 1 - alpha)  # ḡ ← β ḡ + (1 − β) g
+            r = v.addcmul(g_avg, g_avg, value=-1).sqrt_().add_(eps)  # r = √(v − ḡ²) + ε
         else:
             r = v.sqrt().add_(eps)  # r = √v + ε
         if momentum != 0:
