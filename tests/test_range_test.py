@@ -218,6 +218,38 @@ def test_rules_have_no_answer_when_the_loss_never_comes_down():
                                                           "slide": None}
 
 
+def test_the_module_example_by_hand():
+    # lrcourse.range_test's doctest: f(α) = 1/(1 + 300α) + 50α² on lrs[k] = 10^(k/10 - 4),
+    # smooth=0, so the curve is f itself and every answer can be found with a pencil.
+    lrs = np.geomspace(1e-4, 1.0, 41)
+    np.testing.assert_allclose(lrs, 10.0 ** (np.arange(41) / 10 - 4), rtol=1e-14)
+    f = lambda a: 1.0 / (1.0 + 300.0 * a) + 50.0 * a**2  # noqa: E731
+    result = RangeTestResult.from_losses(lrs, f(lrs), smooth=0.0)
+    # The stop: f'(α) = 100α - 300/(1 + 300α)² vanishes at α = 0.03 (0.03 × 10² = 3); on the grid
+    # f(10^-1.5) = 0.14536 < f(10^-1.6) = 0.14870 and f(10^-1.4) = 0.15651 is the lowest, and the
+    # first loss above 4 × 0.14536 = 0.5814 is f(10^-0.9) = 0.818 (f(0.1) = 1/31 + 0.5 = 0.532 is not).
+    assert result.diverged_at == pytest.approx(10**-0.9, rel=1e-12) and len(result.lrs) == 32
+    # minimum: a tenth of the rate at the lowest loss.
+    assert result.suggestions["minimum"] == pytest.approx(10**-2.5, rel=1e-12)
+    # steep: against log α, 1/(1 + 300α) falls fastest at α = 1/300 = 10^-2.477, inside the
+    # segment [10^-2.5, 10^-2.4] (midpoint 0.027 decade away, the next one's 0.073); 50α² adds
+    # only 100α² ≈ 0.001 to a slope of -0.25 there. The rule returns the segment's start.
+    assert result.suggestions["steep"] == pytest.approx(10**-2.5, rel=1e-12)
+    # valley: the descent ends at the minimum, b = 25; it starts at the last step still above
+    # the start level less 10% of the fall. The start level is the lower of the first
+    # (b + 1) // 10 = 2 losses, f(10^-3.9) = 0.96361; the fall is 0.96361 - 0.14536, so the
+    # level is 0.88178: f(10^-3.4) = 0.8933 is above it, f(10^-3.3) = 0.8693 below, a = 6.
+    assert result.suggestions["valley"] == pytest.approx(math.sqrt(10**-3.4 * 10**-1.5), rel=1e-12)
+    # slide: no window of 1.2 decades (12 grid steps) starting at or after a is straight: in
+    # each, the slope dJ/dlog10 α = ln(10) α f'(α) varies by more than 5% of its largest size
+    # (twice that, at least), so the rule falls back to the descent's start.
+    cut = lrs[:31]
+    slope = math.log(10) * cut * (100.0 * cut - 300.0 / (1.0 + 300.0 * cut) ** 2)
+    scale = 0.05 * np.max(np.abs(slope[6:]))
+    assert all(np.ptp(slope[left : left + 13]) > 2 * scale for left in range(6, 19))
+    assert result.suggestions["slide"] == pytest.approx(10**-3.4, rel=1e-12)
+
+
 def synthetic_curve() -> tuple[np.ndarray, np.ndarray]:
     """A range test's raw losses without noise: flat at 2.3, down to 0.3 around 1e-2, blowing up after 0.3."""
     lrs = Ramp(1e-7, 10.0, 100)(np.arange(100))
@@ -233,7 +265,8 @@ def test_suggestions_are_not_thrown_by_noise_or_an_early_spike():
     reference = RangeTestResult.from_losses(lrs, clean)
     a, b = descent(reference.smoothed[:-1])
     rng = np.random.default_rng(0)
-    naive_thrown = 0
+    q = lrs[1] / lrs[0]
+    naive_thrown, grid_steps = 0, {"steep": [], "valley": [], "slide": []}
     for _ in range(40):
         raw = clean + rng.normal(0.0, 0.1, clean.shape)  # noise of 5% of the loss
         raw[rng.integers(1, 15)] = 3 * 2.3  # one batch three times as hard, early on
@@ -241,11 +274,21 @@ def test_suggestions_are_not_thrown_by_noise_or_an_early_spike():
         assert result.diverged_at == pytest.approx(reference.diverged_at, rel=0.5)
         for rule in ("steep", "valley", "slide"):
             assert lrs[a] / 10 <= result.suggestions[rule] <= lrs[b], rule
-            assert result.suggestions[rule] == pytest.approx(reference.suggestions[rule], rel=3.0), rule
+            grid_steps[rule].append(abs(math.log(result.suggestions[rule] / reference.suggestions[rule], q)))
         smoothed = debiased_ema(raw, 0.98)[: len(result.lrs) - 1]
         slopes = np.diff(smoothed) / np.diff(np.log(lrs[: len(smoothed)]))
         naive_thrown += lrs[np.argmin(slopes)] < lrs[a] / 10
     assert naive_thrown >= 30
+    # How far from the noise-free answer, in steps of the ramp (q = 1.205): the median of
+    # the 40 draws within 3 steps (a factor 1.75). The bound on a single draw is the
+    # descent above and no tighter, because the bottom of this curve is flat: noise moves
+    # its minimum b by many steps now and then, and valley with it (over 60 seeds of 40
+    # draws, one seed in six had a draw with valley more than 4 times off). The median is
+    # what the noise cannot move: over those 60 seeds it was at most 2.5 steps for every
+    # rule. (rel=3.0, the old bound, took anything up to 4 times the answer, and below it
+    # anything at all.)
+    for rule, steps in grid_steps.items():
+        assert np.median(steps) <= 3.0, rule
 
 
 def test_a_raw_spike_bigger_than_the_factor_in_the_first_steps_stops_the_test():
@@ -670,6 +713,29 @@ def test_least_squares_range_test_against_two_over_L(s_max, s_min):
     assert 3 * critical < lr_at_minimum < result.diverged_at < 20 * critical
     for rule in ("minimum", "steep", "valley"):
         assert 0.1 * critical < result.suggestions[rule] < critical, rule
+
+
+@pytest.mark.parametrize("ramp", ["exp", "linear"])
+@pytest.mark.parametrize("smooth", [0.0, 0.9, 0.98])
+def test_the_test_never_stops_below_two_over_L(ramp, smooth):
+    # A theorem, not a measurement. Full-batch gradient descent on a quadratic at rates
+    # below 2/L multiplies each eigencomponent of the error by |1 - αλ| < 1, so the loss
+    # falls at every step; a debiased average of falling values falls too, and nothing
+    # falls above 4 times its minimum. The loss can rise only after an update at a rate
+    # above 2/L, and the ramp rises: the rate at the stop lies above 2/L. (Both losses
+    # here stay far above their rounding level.)
+    for s_max in (1.0, 3.0):
+        X, y, L = least_squares(s_max=s_max, s_min=0.1 * s_max)
+        model = linear_model(X.shape[1])
+        result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=1.0), mse, (X, y), ramp=ramp,
+                               smooth=smooth, progress=False)
+        before_critical = 1 + int(np.searchsorted(result.lrs, 2.0 / L))  # losses after updates below 2/L
+        assert np.all(np.diff(result.losses[:before_critical]) < 0)  # the premise
+        assert result.diverged_at > 2.0 / L
+    for L in (0.5, 10.0, 50.0):
+        bowl = Quadratic(kappa=10.0, L=L, dim=10)
+        result = problem_range_test(bowl, start_lr=1e-4 / L, end_lr=100.0 / L, ramp=ramp, smooth=smooth)
+        assert result.diverged_at > bowl.lr_critical
 
 
 def test_numpy_range_test_on_a_quadratic_against_two_over_L():
