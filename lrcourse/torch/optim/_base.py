@@ -27,10 +27,11 @@ class Optimizer(torch.optim.Optimizer):
     either direction.
 
     Two cases follow ``torch.optim``. A complex parameter is trained as its pair of
-    reals (:func:`as_real`), with complex state. A sparse gradient (from
-    ``nn.Embedding(sparse=True)``) goes to :meth:`_update_sparse`: SGD and Adagrad
-    update the entries it lists, eagerly; the others raise torch's RuntimeError
-    "... does not support sparse gradients" before anything in the group changes.
+    reals (:func:`~lrcourse.torch.optim._base.as_real`), with complex state. A sparse
+    gradient (from ``nn.Embedding(sparse=True)``) goes to :meth:`_update_sparse`: SGD
+    and Adagrad update the entries it lists, eagerly; the others raise torch's
+    RuntimeError "... does not support sparse gradients" before anything in the group
+    changes.
     """
 
     update: Callable[..., None]
