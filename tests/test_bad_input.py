@@ -404,7 +404,7 @@ TABLE: list[Line] = [
          either("cos", 0.1, [], [sch.Constant(1.0), 0.1])),
     line(sw.sweep, "seed", lambda v: sweep_problem(seed=v), 0, SEED + kind(None)),
     line(sw.sweep, "path", lambda v: sweep_problem(path=v), True, FLAG),
-    line(sw.sweep, "lr", lambda v: sweep_problem(lr=v), [0.1, 0.2],
+    line(sw.sweep, "lr", lambda v: sweep_problem(lr=v), (0.1, 0.2),  # a tuple sweeps like a list
          NONNEGATIVE + PER_RUN + out([0.1, -1.0], [[0.1, 0.2]], [])),
     line(sw.sweep, "momentum", lambda v: sweep_problem(momentum=v), [0.5, 0.9], out([0.5, 0.9, 0.99])),
     line(sw.grid, "lr", lambda v: sw.grid(lr=v, momentum=[0.0, 0.9]), [0.1, 0.2],
@@ -468,12 +468,12 @@ TABLE: list[Line] = [
     line(rt.constant_lr_sweep, "seed", lambda v: constant_lr_sweep(seed=v), 0, SEED + kind(None)),
     # clipping, NumPy
     line(clipping_np.clip_by_global_norm, "max_norm", lambda v: clipping_np.clip_by_global_norm(np.ones(2), v),
-         1.0, POSITIVE + SCALAR),
+         np.array(1.0), POSITIVE + SCALAR),  # a 0-d array is a number
     line(clipping_np.clip_by_global_norm, "eps", lambda v: clipping_np.clip_by_global_norm(np.ones(2), 1.0, eps=v),
          1e-6, NONNEGATIVE),
     line(clipping_np.clip_by_global_norm, "error_if_nonfinite",
          lambda v: clipping_np.clip_by_global_norm(np.ones(2), 1.0, error_if_nonfinite=v), False, FLAG),
-    line(clipping_np.clip_by_value, "clip_value", lambda v: clipping_np.clip_by_value(np.ones(2), v), 0.5,
+    line(clipping_np.clip_by_value, "clip_value", lambda v: clipping_np.clip_by_value(np.ones(2), v), np.float64(0.5),
          POSITIVE + SCALAR),
     line(clipping_np.clip_by_value, "error_if_nonfinite",
          lambda v: clipping_np.clip_by_value(np.ones(2), 0.5, error_if_nonfinite=v), False, FLAG),
@@ -534,7 +534,7 @@ TABLE: list[Line] = [
     line(sweep_t.sweep_model, "wide_linear", lambda v: sweep_model(wide_linear=v), False, FLAG),
     line(sweep_t.sweep_model, "schedule", lambda v: sweep_model(schedule=v), sch.Constant(1.0),
          either("cos", 0.1, [])),
-    line(sweep_t.sweep_model, "lr", lambda v: sweep_model(lr=v), [0.1, 0.2],
+    line(sweep_t.sweep_model, "lr", lambda v: sweep_model(lr=v), (0.1, 0.2),
          NONNEGATIVE + PER_RUN + out([0.1, -1.0], [[0.1, 0.2]], [])),
     # the range test and the curvature
     line(lt.lr_range_test, "start_lr", lambda v: range_test(start_lr=v), 1e-3, POSITIVE + SCALAR),
@@ -560,7 +560,8 @@ TABLE: list[Line] = [
     line(lt.top_hessian_eigenvalue, "data", lambda v: lt.top_hessian_eigenvalue(linear(), mse, v), batch(),
          either(None, 5, [batch()], (torch.zeros(8, 2),))),
     # clipping, torch
-    line(clipping_t.clip_grad_norm, "max_norm", lambda v: lt.clip_grad_norm(with_grads(), v), 1.0, POSITIVE + SCALAR),
+    line(clipping_t.clip_grad_norm, "max_norm", lambda v: lt.clip_grad_norm(with_grads(), v), np.float64(1.0),
+         POSITIVE + SCALAR),
     line(clipping_t.clip_grad_norm, "norm_type", lambda v: lt.clip_grad_norm(with_grads(), 1.0, v), INF,
          kind(None, "2", True, [2.0], 1j) + out(NAN, -1.0)),
     line(clipping_t.clip_grad_norm, "error_if_nonfinite",
@@ -750,8 +751,16 @@ def test_the_exemptions_are_public() -> None:
 
 
 def ids(value: Any) -> str:
+    """A short name for a value in a test id: functions by name, tensors, arrays and modules by kind."""
     if inspect.isfunction(value):
         return value.__name__.strip("<>")
+    if isinstance(value, (torch.Tensor, nn.Module, np.random.Generator)):
+        return type(value).__name__
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return f"array{list(value.shape)}"
+    if isinstance(value, (tuple, list)) and any(isinstance(v, (torch.Tensor, tuple, np.ndarray)) for v in value):
+        inner = ",".join(ids(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     return re.sub(r"\s+", "", repr(value))[:40]
 
 
