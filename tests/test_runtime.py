@@ -22,7 +22,7 @@ from torch import nn
 import lrcourse.numpy as lnp
 import lrcourse.torch.models as models
 from lrcourse.torch import lr_range_test
-from lrcourse.torch.runtime import batches_per_epoch, cycle, one_epoch, progress_bar, seeded, set_lr, show_progress
+from lrcourse.torch.runtime import batches_per_epoch, check_data, cycle, one_epoch, progress_bar, seeded, set_lr, show_progress
 from lrcourse.torch.sweep import sweep_model
 from lrcourse.torch.training import fit
 
@@ -225,6 +225,25 @@ def test_bad_batches_are_named(data, match: str) -> None:
         next(cycle(data))
     with pytest.raises(ValueError, match=match):
         list(one_epoch(data))
+
+
+def test_errors_call_the_data_by_its_name() -> None:
+    with pytest.raises(ValueError, match="val_data must be a pair \\(X, y\\) of tensors .*, got a int"):
+        check_data(5, "val_data")
+    with pytest.raises(ValueError, match="val_data must yield \\(x, y\\) pairs, got a str"):
+        list(one_epoch("xy", name="val_data"))
+    with pytest.raises(ValueError, match="val_data ran out"):
+        batches = cycle((batch for batch in BATCHES), name="val_data")
+        for _ in range(4):
+            next(batches)
+    check_data((X, Y))  # the two forms: no error
+    check_data(BATCHES)
+
+
+@pytest.mark.parametrize("empty_ok", ["yes", None, 1.0])
+def test_empty_ok_is_a_flag(empty_ok) -> None:
+    with pytest.raises(TypeError, match="empty_ok must be True or False"):
+        list(one_epoch([], empty_ok=empty_ok))
 
 
 # The progress bar.

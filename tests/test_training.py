@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 
+import lrcourse.numpy as lnp
 import lrcourse.torch as ltorch
 from lrcourse.torch.data import adding, load
 from lrcourse.torch.models import MLP, SequenceRegressor, SoftmaxRegression
@@ -242,6 +243,106 @@ def test_bad_input_raises_value_error_naming_the_parameter(kwargs: dict, match: 
     model = SoftmaxRegression(13, 3)
     with pytest.raises(ValueError, match=match):
         fit(model, torch.optim.SGD(model.parameters(), lr=0.1), wine.tensors("train", "cpu"), progress=False, **kwargs)
+
+
+def test_steps_must_be_a_count_not_a_flag(wine) -> None:
+    model = SoftmaxRegression(13, 3)
+    for steps in (True, False):
+        with pytest.raises(TypeError, match=f"steps must be an integer >= 1, got {steps}"):
+            fit(model, torch.optim.SGD(model.parameters(), lr=0.1), wine.tensors("train", "cpu"), steps=steps,
+                progress=False, device="cpu")
+
+
+def test_fit_on_a_generator_with_steps_sees_the_batches_a_list_gives(wine64) -> None:
+    batches = list(wine64.loader("train", batch_size=32, shuffle=False, device="cpu"))  # 4 batches
+
+    def run(data, steps: int) -> History:
+        model = SoftmaxRegression(13, 3).double()
+        return fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data, steps=steps, progress=False,
+                   device="cpu")
+
+    from_a_generator = run((batch for batch in batches), steps=4)
+    assert from_a_generator == run(batches, steps=4) and from_a_generator.steps == 4
+    with pytest.raises(ValueError, match="generator that was already used up"):  # a second epoch: nothing left
+        run((batch for batch in batches), steps=6)
+
+
+def test_fit_on_a_generator_with_epochs_asks_for_steps(wine64) -> None:
+    model = SoftmaxRegression(13, 3).double()
+    generator = (batch for batch in wine64.loader("train", batch_size=32, device="cpu"))
+    with pytest.raises(ValueError, match="epochs needs data whose length is known .* got a generator: give steps"):
+        fit(model, torch.optim.SGD(model.parameters(), lr=0.1), generator, epochs=1, progress=False, device="cpu")
+
+
+def test_evaluate_on_no_data_is_a_value_error() -> None:
+    model = SoftmaxRegression(2, 2)
+    with pytest.raises(ValueError, match="data must hold at least one batch, got an empty iterable"):
+        evaluate(model, [], device="cpu")
+    with pytest.raises(ValueError, match="data must hold at least one example, got batches of size 0"):
+        evaluate(model, (torch.zeros(0, 2), torch.zeros(0, dtype=torch.long)), device="cpu")
+    assert model.training  # left in the mode it was in, also when it raises
+
+
+def test_evaluate_on_a_generator_equals_the_full_batch(wine64) -> None:
+    model = SoftmaxRegression(13, 3).double()
+    batches = wine64.loader("val", batch_size=10, device="cpu")
+    assert evaluate(model, (b for b in batches), device="cpu") == pytest.approx(
+        evaluate(model, wine64.tensors("val", "cpu"), device="cpu"), rel=1e-12)
+
+
+def other_optimizer(model):
+    return torch.optim.SGD(SoftmaxRegression(13, 3).parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"optimizer": lnp.SGD(lr=0.1)}, TypeError, "optimizer must be a torch.optim.Optimizer"),
+        ({"optimizer": torch.optim.SGD}, TypeError, "optimizer must be a torch.optim.Optimizer"),
+        ({"optimizer": other_optimizer}, ValueError, "optimizer must be built on the model's parameters"),
+        ({"model": "mlp"}, TypeError, "model must be a torch.nn.Module, got 'mlp'"),
+        ({"loss_fn": "cross_entropy"}, TypeError, "loss_fn must be a function loss_fn\\(output, target\\)"),
+        ({"loss_fn": 5}, TypeError, "loss_fn must be a function"),
+        ({"scheduler": "cosine"}, TypeError, "scheduler must be a torch scheduler or an lrcourse schedule"),
+        ({"scheduler": 0.1}, TypeError, "scheduler must be a torch scheduler or an lrcourse schedule"),
+        ({"device": "gpu"}, ValueError, "device must be one of 'cpu', 'cuda'"),
+        ({"device": 1.5}, ValueError, "device must be one of"),
+        ({"progress": "yes"}, TypeError, "progress must be True, False or None, got 'yes'"),
+        ({"progress": 1}, TypeError, "progress must be True, False or None, got 1"),
+        ({"val_data": []}, ValueError, "val_data must hold at least one batch"),
+        ({"val_data": 5}, ValueError, "val_data must be a pair \\(X, y\\) of tensors or an iterable"),
+        ({"val_data": "xy"}, ValueError, "val_data must yield \\(x, y\\) pairs, got a str"),
+        ({"clip": -1.0}, ValueError, "clip must be a finite number in \\(0, inf\\)"),
+        ({"clip": "1"}, TypeError, "clip must be a real number"),
+    ],
+)
+def test_a_bad_argument_is_refused_before_anything_changes(wine, change: dict, error, match: str) -> None:
+    model = MLP(13, 3, hidden=(4,)).eval()
+    arguments = {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
+                 "data": wine.tensors("train", "cpu"), "steps": 2, "progress": False, "device": "cpu", **change}
+    if callable(arguments["optimizer"]) and not isinstance(arguments["optimizer"], type):
+        arguments["optimizer"] = arguments["optimizer"](model)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    with pytest.raises(error, match=match):
+        fit(**arguments)
+    assert not model.training  # not even put in training mode
+    assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"model": None}, TypeError, "model must be a torch.nn.Module, got None"),
+        ({"loss_fn": "mse"}, TypeError, "loss_fn must be a function loss_fn\\(output, target\\)"),
+        ({"data": 5}, ValueError, "data must be a pair \\(X, y\\) of tensors or an iterable"),
+        ({"data": "xy"}, ValueError, "data must yield \\(x, y\\) pairs, got a str"),
+        ({"device": "tpu"}, ValueError, "device must be one of"),
+    ],
+)
+def test_evaluate_refuses_bad_arguments_by_name(wine, change: dict, error, match: str) -> None:
+    arguments = {"model": SoftmaxRegression(13, 3), "data": wine.tensors("val", "cpu"), "device": "cpu", **change}
+    with pytest.raises(error, match=match):
+        evaluate(**arguments)
 
 
 def test_bad_data_raises_value_error() -> None:

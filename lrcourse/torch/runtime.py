@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from lrcourse.validation import check, integer
+from lrcourse.validation import check, flag, integer
 
-__all__ = ["Batch", "Data", "seeded", "is_full_batch", "cycle", "one_epoch", "batches_per_epoch",
+__all__ = ["Batch", "Data", "seeded", "is_full_batch", "check_data", "cycle", "one_epoch", "batches_per_epoch",
            "show_progress", "progress_bar", "set_lr"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -83,44 +83,57 @@ def is_full_batch(data: Any) -> bool:
     return isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)
 
 
-def _pair(batch: Any) -> Batch:
+def check_data(data: Any, name: str = "data") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``data`` has the form of :data:`Data`.
+
+    Only the form is checked, without drawing a batch: a pair ``(X, y)`` of tensors, or
+    an iterable that is not a tensor (its batches are checked as they come, by
+    :func:`one_epoch`).
+    """
+    allowed = f"{name} must be a pair (X, y) of tensors or an iterable of (x, y) batches"
+    if is_full_batch(data):
+        return
+    if isinstance(data, tuple) and data and all(isinstance(t, torch.Tensor) for t in data):
+        raise ValueError(f"{allowed}, got a tuple of {len(data)} tensors")
+    if isinstance(data, torch.Tensor) or not isinstance(data, Iterable):
+        raise ValueError(f"{allowed}, got a {type(data).__name__}")
+
+
+def _pair(batch: Any, name: str) -> Batch:
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-        raise ValueError(f"data must yield (x, y) pairs, got a {type(batch).__name__}"
+        raise ValueError(f"{name} must yield (x, y) pairs, got a {type(batch).__name__}"
                          + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
     return batch[0], batch[1]
 
 
-_EMPTY = "data must hold at least one batch, got an empty iterable"
-_RAN_OUT = ("data ran out: it gave no batches on its second pass; pass something that can be iterated again, "
-            "such as a DataLoader or a list, not a generator")
+def _empty(name: str) -> str:
+    return f"{name} must hold at least one batch, got an empty iterable"
 
 
-def one_epoch(data: Data, device: str | torch.device | None = None, *, empty_ok: bool = False) -> Iterator[Batch]:
+def one_epoch(data: Data, device: str | torch.device | None = None, *, empty_ok: bool = False,
+              name: str = "data") -> Iterator[Batch]:
     """Yield one pass of ``data``: the full batch once, or every batch of the iterable, moved to ``device``.
 
     A pass that yields nothing raises ``ValueError`` (unless ``empty_ok``): an empty
-    loader, or a generator that a previous pass used up.
+    loader, or a generator that a previous pass used up. Errors call the argument
+    ``name`` (``"val_data"`` for :func:`~lrcourse.torch.fit`'s validation data).
     """
+    flag("empty_ok", empty_ok)
+    check_data(data, name)
     if is_full_batch(data):
         x, y = data  # type: ignore[misc]
         yield (x, y) if device is None else (x.to(device), y.to(device))
         return
-    if isinstance(data, tuple) and data and all(isinstance(t, torch.Tensor) for t in data):
-        raise ValueError(f"data must be a pair (X, y) of tensors or an iterable of (x, y) batches, "
-                         f"got a tuple of {len(data)} tensors")
-    if isinstance(data, torch.Tensor) or not isinstance(data, Iterable):
-        raise ValueError(f"data must be a pair (X, y) of tensors or an iterable of (x, y) batches, "
-                         f"got a {type(data).__name__}")
     count = 0
-    for batch in data:
-        x, y = _pair(batch)
+    for batch in data:  # type: ignore[union-attr]
+        x, y = _pair(batch, name)
         count += 1
         yield (x, y) if device is None else (x.to(device), y.to(device))
     if count == 0 and not empty_ok:
-        raise ValueError(_EMPTY + " (or a generator that was already used up)")
+        raise ValueError(_empty(name) + " (or a generator that was already used up)")
 
 
-def cycle(data: Data, device: str | torch.device | None = None) -> Iterator[Batch]:
+def cycle(data: Data, device: str | torch.device | None = None, *, name: str = "data") -> Iterator[Batch]:
     """Yield batches forever: the full batch ``(X, y)`` again and again, or one pass of ``data`` after another.
 
     A generator runs out after its first pass: the second pass then gives nothing, and
@@ -134,11 +147,13 @@ def cycle(data: Data, device: str | torch.device | None = None) -> Iterator[Batc
     passes = 0
     while True:
         count = 0
-        for batch in one_epoch(data, device, empty_ok=True):
+        for batch in one_epoch(data, device, empty_ok=True, name=name):
             count += 1
             yield batch
         if count == 0:
-            raise ValueError(_EMPTY if passes == 0 else _RAN_OUT)
+            raise ValueError(_empty(name) if passes == 0 else
+                             f"{name} ran out: it gave no batches on its second pass; pass something that can be "
+                             "iterated again, such as a DataLoader or a list, not a generator")
         passes += 1
 
 

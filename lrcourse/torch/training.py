@@ -33,9 +33,10 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from lrcourse.schedules import Schedule
 from lrcourse.torch.device import get_device
-from lrcourse.torch.runtime import Batch, Data, batches_per_epoch, one_epoch, progress_bar, seeded
+from lrcourse.torch.runtime import (Batch, Data, batches_per_epoch, check_data, one_epoch, progress_bar, seeded,
+                                    show_progress)
 from lrcourse.torch.schedulers import ScheduleLR
-from lrcourse.validation import integer, real
+from lrcourse.validation import check, integer, real
 
 __all__ = ["History", "fit", "train_step", "evaluate", "default_loss"]
 
@@ -98,25 +99,40 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     :func:`~lrcourse.torch.training.default_loss`); stop if it is NaN or infinite; backpropagate; clip the
     gradients' total norm to ``clip`` if given; ``optimizer.step()``; then
     ``scheduler.step()``. ``optimizer`` is any ``torch.optim.Optimizer`` (those of
-    :mod:`lrcourse.torch` or of ``torch.optim``). ``scheduler`` is any torch
-    scheduler built on it, or an :mod:`lrcourse.schedules` schedule (wrapped in
-    :class:`lrcourse.torch.ScheduleLR`); ``ReduceLROnPlateau`` is stepped with the
-    validation loss after each validation instead.
+    :mod:`lrcourse.torch` or of ``torch.optim``) on the model's parameters; one that
+    holds none of them (built on another model) is refused rather than left to train
+    nothing. ``scheduler`` is any torch scheduler built on it, or an
+    :mod:`lrcourse.schedules` schedule (wrapped in :class:`lrcourse.torch.ScheduleLR`);
+    ``ReduceLROnPlateau`` is stepped with the validation loss after each validation
+    instead.
 
     ``data`` is a pair ``(X, y)`` of tensors (full batch: one step per epoch) or a
     DataLoader. ``val_data`` (same forms) is evaluated with :func:`evaluate` before
     the first update, every ``eval_every`` updates (default: once per epoch) and
     after the last.
 
-    The run is seeded: it executes with torch's global generator seeded with
-    ``seed`` (and restored afterwards), so shuffling by a DataLoader without a
-    generator of its own, dropout and any other draw repeat exactly. The same model
-    weights, optimizer, data and seed give an identical :class:`History` on a given
-    device. ``device`` defaults to :func:`lrcourse.torch.device.get_device`; the model is
+    The run is seeded: it executes with torch's CPU generator, and the GPU's when
+    ``device`` is one, seeded with ``seed`` and restored afterwards
+    (:func:`lrcourse.torch.runtime.seeded`; no other generator is touched), so
+    shuffling by a DataLoader without a generator of its own, dropout and any other
+    draw repeat exactly. The same model weights, optimizer, data and seed give an
+    identical :class:`History` on a given device. ``device`` defaults to :func:`lrcourse.torch.device.get_device`; the model is
     moved there and so is every batch. ``progress`` shows a progress bar; by
     default it does in a terminal or notebook, not when the output is a file or a
     pipe, and never when the environment variable ``LRCOURSE_PROGRESS`` is ``0``.
     """
+    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
+    check(isinstance(optimizer, torch.optim.Optimizer), "optimizer",
+          "a torch.optim.Optimizer (of lrcourse.torch or torch.optim) built on the model's parameters", optimizer,
+          TypeError)
+    own = {id(p) for p in model.parameters()}
+    check(any(id(p) in own for group in optimizer.param_groups for p in group["params"]), "optimizer",
+          "built on the model's parameters (it holds none of them: was it built on another model?)",
+          optimizer)
+    check(loss_fn is None or callable(loss_fn), "loss_fn", "a function loss_fn(output, target) or None", loss_fn,
+          TypeError)
+    check(scheduler is None or isinstance(scheduler, (Schedule, LRScheduler, ReduceLROnPlateau)), "scheduler",
+          "a torch scheduler or an lrcourse schedule (or None)", scheduler, TypeError)
     if (steps is None) == (epochs is None):
         raise ValueError(f"give exactly one of steps and epochs, got steps={steps!r}, epochs={epochs!r}")
     for name, value in (("steps", steps), ("epochs", epochs), ("eval_every", eval_every)):
@@ -125,6 +141,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     if clip is not None:
         clip = real("clip", clip, low=0.0, low_open=True)
     seed = integer("seed", seed, low=0)
+    show_progress(progress)  # checks it
+    check_data(data)
+    if val_data is not None:
+        check_data(val_data, "val_data")
     if isinstance(scheduler, Schedule):
         scheduler = ScheduleLR(optimizer, scheduler)
     if isinstance(scheduler, ReduceLROnPlateau) and val_data is None:
@@ -137,14 +157,13 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
                          f"{type(data).__name__}: give steps instead")
     device = get_device(device)
     model.to(device)
-    model.train()
     loss_fn = loss_fn or default_loss
     total = steps if steps is not None else epochs * per_epoch  # type: ignore[operator]
     eval_every = eval_every or per_epoch or total  # once per epoch; at the end if epochs have no length
     history = History()
 
     def validate(step: int) -> None:
-        metrics = evaluate(model, val_data, loss_fn, device)  # type: ignore[arg-type]
+        metrics = _evaluate(model, val_data, loss_fn, device, "val_data")  # type: ignore[arg-type]
         history.val_step.append(step)
         for name, value in metrics.items():
             history.val.setdefault(name, []).append(value)
@@ -154,6 +173,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     with seeded(seed, device), progress_bar(total, progress, "fit") as bar:
         if val_data is not None:
             validate(0)
+        model.train()
         while history.steps < total and not history.diverged:
             epoch_losses = []
             for x, y in one_epoch(data):
@@ -218,6 +238,17 @@ def evaluate(model: nn.Module, data: Data,
     >>> evaluate(model, (torch.eye(2), torch.tensor([0, 0])), device="cpu")["accuracy"]
     0.5
     """
+    return _evaluate(model, data, loss_fn, device, "data")
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, data: Data, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+              device: str | torch.device | None, name: str) -> dict[str, float]:
+    """:func:`evaluate`, with errors about ``data`` calling it ``name`` (``"val_data"`` in :func:`fit`)."""
+    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
+    check(loss_fn is None or callable(loss_fn), "loss_fn", "a function loss_fn(output, target) or None", loss_fn,
+          TypeError)
+    check_data(data, name)
     loss_fn = loss_fn or default_loss
     device = get_device(device)
     was_training = model.training
@@ -225,7 +256,7 @@ def evaluate(model: nn.Module, data: Data,
     total_loss, correct, count = 0.0, 0, 0
     classification = True
     try:
-        for x, y in one_epoch(data, device):
+        for x, y in one_epoch(data, device, name=name):
             output = model(x)
             total_loss += loss_fn(output, y).item() * len(y)
             count += len(y)
@@ -235,7 +266,7 @@ def evaluate(model: nn.Module, data: Data,
     finally:
         model.train(was_training)
     if count == 0:
-        raise ValueError("data must hold at least one example, got batches of size 0")
+        raise ValueError(f"{name} must hold at least one example, got batches of size 0")
     metrics = {"loss": total_loss / count}
     if classification:
         metrics["accuracy"] = correct / count
