@@ -55,7 +55,7 @@ from lrcourse.numpy import SGD
 from lrcourse.plots import plot_range_test
 from lrcourse.schedules import Schedule
 from lrcourse.sweep import sweep
-from lrcourse.validation import check, integer, integer_field, real, real_field
+from lrcourse.validation import MAX_STEPS, check, integer, integer_field, real, real_field
 
 __all__ = [
     "Ramp",
@@ -127,13 +127,15 @@ class Ramp(Schedule):
     def __post_init__(self) -> None:
         real_field(self, "start_lr", low=0.0, low_open=True)
         real_field(self, "end_lr", low=self.start_lr, low_open=True)
-        integer_field(self, "num_steps", low=2)
+        integer_field(self, "num_steps", low=2, high=MAX_STEPS)
         check(self.kind in RAMPS, "kind", "'exp' or 'linear'", self.kind)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         pos = np.minimum(t, self.num_steps - 1) / (self.num_steps - 1)  # 0 → 1 along the ramp
         if self.kind == "exp":
-            return self.start_lr * (self.end_lr / self.start_lr) ** pos
+            # start^(1-pos) end^pos, the same rates as start (end/start)^pos, but exact at both ends and
+            # finite for every pair of floats (end/start overflows for Ramp(1e-3, 1e308))
+            return self.start_lr ** (1.0 - pos) * self.end_lr**pos
         return self.start_lr + (self.end_lr - self.start_lr) * pos
 
 
@@ -174,6 +176,7 @@ def smooth_update(state: SmoothedLoss, loss: float, beta: float) -> tuple[Smooth
     >>> state, value  # the first value is the first loss, not 2% of it
     (SmoothedLoss(avg=0.040000000000000036, count=1), 2.0)
     """
+    beta = real("beta", beta, low=0.0, high=1.0, high_open=True)
     avg = beta * state.avg + (1.0 - beta) * loss
     count = state.count + 1
     return SmoothedLoss(avg, count), avg / (1.0 - beta**count)
@@ -189,7 +192,7 @@ def debiased_ema(losses: ArrayLike, beta: float) -> NDArray[np.float64]:
     """
     beta = real("beta", beta, low=0.0, high=1.0, high_open=True)
     state, smoothed = SmoothedLoss(), []
-    for loss in np.asarray(losses, dtype=np.float64).reshape(-1):
+    for loss in _floats("losses", losses).reshape(-1):
         state, value = smooth_update(state, float(loss), beta)
         smoothed.append(value)
     return np.array(smoothed, dtype=np.float64)
@@ -220,7 +223,8 @@ def is_diverged(smoothed: ArrayLike, best: ArrayLike, factor: float, floor: floa
     >>> bool(is_diverged(float("nan"), 1.0, factor=4.0))
     True
     """
-    s, m = np.asarray(smoothed, dtype=np.float64), np.asarray(best, dtype=np.float64)
+    factor, floor = _factor("factor", factor), _floor("floor", floor)
+    s, m = _floats("smoothed", smoothed), _floats("best", best)
     if np.any(m < floor):
         raise ValueError(f"loss_floor must be a lower bound of the loss (the divergence rule measures the loss "
                          f"from it), but the smoothed loss reached {np.min(m):.6g} < loss_floor = {floor:g}; "
@@ -235,7 +239,8 @@ def first_divergence(smoothed: ArrayLike, factor: float, floor: float = 0.0) -> 
     >>> first_divergence([3.0, 2.0, 1.0, 2.0, 5.0, 9.0], factor=4.0)  # 5 > 4 × 1
     4
     """
-    s = np.asarray(smoothed, dtype=np.float64)
+    s = _floats("smoothed", smoothed)
+    factor, floor = _factor("factor", factor), _floor("floor", floor)
     finite = np.isfinite(s)
     end = len(s) if finite.all() else int(np.argmin(finite))  # the first NaN or inf
     if end == 0:
@@ -273,7 +278,7 @@ def descent(smoothed: ArrayLike, fraction: float = 0.1) -> tuple[int, int]:
     >>> descent([1.0, 3.0, 1.5, 0.98, 0.5, 0.2, 0.4])  # the spike at 1 is left out
     (3, 5)
     """
-    s = np.asarray(smoothed, dtype=np.float64)
+    s, fraction = _floats("smoothed", smoothed), real("fraction", fraction, low=0.0, high=1.0)
     b = int(np.argmin(s))
     start = float(np.min(s[: max(1, (b + 1) // 10)]))
     a = int(np.flatnonzero(s[: b + 1] >= start - fraction * (start - s[b]))[-1])
@@ -383,6 +388,7 @@ def slide(lrs: ArrayLike, smoothed: ArrayLike, window: float = 1.2, thresh: floa
     >>> round(slide(lrs, loss), 4)  # the window [0.063, 1] is the first straight one from the right
     0.0631
     """
+    window, thresh = real("window", window, low=0.0, low_open=True), real("thresh", thresh, low=0.0)
     found = _descent_of(lrs, smoothed, min_points=3)
     if found is None:
         return None
@@ -415,8 +421,23 @@ def suggest(lrs: ArrayLike, smoothed: ArrayLike) -> dict[str, float | None]:
     return {name: rule(lrs, smoothed) for name, rule in RULES.items()}
 
 
+def _floats(name: str, values: ArrayLike) -> NDArray[np.float64]:
+    """``values`` as a float64 array; ``TypeError`` naming ``name`` unless they are real numbers."""
+    array = np.asarray(values)
+    check(array.dtype.kind in "iuf", name, "real numbers (an array, a list or a number)", values, TypeError)
+    return array.astype(np.float64)
+
+
+def _factor(name: str, value: float) -> float:
+    return real(name, value, low=1.0, low_open=True, finite=False)  # inf: stop on NaN or inf only
+
+
+def _floor(name: str, value: float) -> float:
+    return real(name, value, high=math.inf, high_open=True, finite=False)  # -inf: no floor
+
+
 def _curve(lrs: ArrayLike, smoothed: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    rates, s = np.asarray(lrs, dtype=np.float64), np.asarray(smoothed, dtype=np.float64)
+    rates, s = _floats("lrs", lrs), _floats("smoothed", smoothed)
     if rates.ndim != 1 or rates.shape != s.shape:
         raise ValueError(f"lrs and smoothed must be 1-D of one length, got shapes {rates.shape} and {s.shape}")
     if not (np.all(rates > 0) and np.all(np.diff(rates) > 0)):
@@ -444,9 +465,8 @@ def check_options(smooth: float, diverge_factor: float, loss_floor: float) -> tu
     that is not a real number (str, ``None``, a bool), ``ValueError`` for one out of
     range, both naming the option (:func:`lrcourse.validation.real`).
     """
-    return (real("smooth", smooth, low=0.0, high=1.0, high_open=True),
-            real("diverge_factor", diverge_factor, low=1.0, low_open=True, finite=False),
-            real("loss_floor", loss_floor, high=math.inf, high_open=True, finite=False))
+    return (real("smooth", smooth, low=0.0, high=1.0, high_open=True), _factor("diverge_factor", diverge_factor),
+            _floor("loss_floor", loss_floor))
 
 
 @dataclass(frozen=True, eq=False)
@@ -476,7 +496,7 @@ class RangeTestResult:
                     loss_floor: float = 0.0) -> RangeTestResult:
         """Smooth the raw ``losses``, find where they diverge, cut there, and apply the rules."""
         smooth, diverge_factor, loss_floor = check_options(smooth, diverge_factor, loss_floor)
-        rates, raw = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+        rates, raw = _floats("lrs", lrs), _floats("losses", losses)
         if rates.ndim != 1 or rates.shape != raw.shape:
             raise ValueError(f"lrs and losses must be 1-D of one length, got shapes {rates.shape} and {raw.shape}")
         smoothed = debiased_ema(raw, smooth)

@@ -42,8 +42,8 @@ import torch
 from torch import nn
 
 from lrcourse.range_test import RAMPS, Ramp, RangeTestResult, SmoothedLoss, check_options, is_diverged, smooth_update
-from lrcourse.torch.runtime import Batch, Data, cycle, progress_bar, seeded, set_lr
-from lrcourse.validation import check, integer
+from lrcourse.torch.runtime import Batch, Data, cycle, is_full_batch, progress_bar, seeded, set_lr
+from lrcourse.validation import check, integer, real
 
 __all__ = ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
 
@@ -257,7 +257,8 @@ def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Batch, *, it
     >>> round(top_hessian_eigenvalue(model, mse, (X, torch.zeros(2))), 4)
     9.0
     """
-    iters = integer("iters", iters, low=1)
+    iters, tol, seed = integer("iters", iters, low=1), real("tol", tol, low=0.0), integer("seed", seed, low=0)
+    check(is_full_batch(data), "data", "a pair (X, y) of tensors: the full batch", data, TypeError)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"model must have parameters that require grad, got a {type(model).__name__} with none")
