@@ -67,8 +67,14 @@ def test_bad_environment_variable_raises(no_accelerator: pytest.MonkeyPatch) -> 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_is_chosen_and_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_real_cuda_machine_is_chosen_first_and_its_device_count_is_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a GPU machine, without the monkeypatched availability of the tests above: the
+    # choice, the override and the bound on the index read what torch reports.
     monkeypatch.delenv("LRCOURSE_DEVICE", raising=False)
-    device = get_device()
-    assert device.type == "cuda"
-    assert (torch.ones(3, device=device) * 2).sum().item() == 6.0
+    assert get_device() == torch.device("cuda")
+    count = torch.cuda.device_count()
+    assert get_device(f"cuda:{count - 1}") == torch.device("cuda", count - 1)
+    with pytest.raises(ValueError, match=f"device 'cuda:{count}' is not available: this machine has {count} CUDA"):
+        get_device(f"cuda:{count}")
+    monkeypatch.setenv("LRCOURSE_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
