@@ -55,8 +55,8 @@ def _real_leaves(grads: Params) -> list[Any]:
     found = leaves(grads)
     for g in found:
         dtype = g.dtype if hasattr(g, "dtype") else np.asarray(g).dtype  # an array's own dtype: no host copy
-        check(dtype.kind in "iuf", "grads", "an array, or a dict, list or tuple of arrays, of real numbers",
-              g, TypeError)
+        check(getattr(dtype, "kind", "O") in "iuf", "grads", "an array, or a dict, list or tuple of arrays, of "
+              "real numbers (torch tensors: lrcourse.torch.clip_grad_norm)", g, TypeError)
     return found
 
 

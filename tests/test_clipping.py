@@ -175,6 +175,7 @@ BAD_INPUT = {
     "grads str": (lambda: global_norm({"w": "abc"}), TypeError, "grads"),
     "grads complex": (lambda: global_norm(np.array([3j])), TypeError, "grads"),  # np.square(3j) = -9
     "grads bool": (lambda: clip_by_value([np.array([True])], 1.0), TypeError, "grads"),
+    "grads a tensor": (lambda: clip_by_global_norm([torch.ones(2)], 1.0), TypeError, "grads"),  # AttributeError
     "clip_value < 0": (lambda: clip_by_value(G, -1.0), ValueError, "clip_value"),
     "clip_value 0": (lambda: clip_by_value(G, 0), ValueError, "clip_value"),
     "clip_value nan": (lambda: clip_by_value(G, math.nan), ValueError, "clip_value"),
