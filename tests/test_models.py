@@ -131,17 +131,45 @@ def test_pretraining_is_quick_accurate_and_reproducible() -> None:
     [
         (lambda: SoftmaxRegression(64, 1), "n_classes must be an integer >= 2"),
         (lambda: SoftmaxRegression(0, 3), "n_features must be an integer >= 1"),
-        (lambda: MLP(4, 2, hidden=(8, 0)), "hidden\\[i\\] must be an integer >= 1"),
+        (lambda: MLP(4, 2, hidden=(8, 0)), "hidden\\[1\\] must be an integer >= 1, got 0"),
+        (lambda: MLP(4, 2, hidden=(8, 2.5)), "hidden\\[1\\] must be an integer >= 1, got 2.5"),
         (lambda: SmallCNN(n_classes=1.5), "n_classes must be an integer >= 2"),
         (lambda: SequenceRegressor("gru"), "cell must be one of 'rnn', 'irnn', 'lstm'"),
         (lambda: SequenceRegressor("lstm", hidden_size=0), "hidden_size must be an integer >= 1"),
         (lambda: BodyHead(64, 5, hidden=()), "hidden must name at least one layer width"),
-        (lambda: BodyHead().param_groups(lr=0.1, body_scale=-1.0), "body_scale must be a number >= 0"),
+        (lambda: BodyHead().param_groups(lr=0.1, body_scale=-1.0), "body_scale must be a finite number in \\[0, inf\\)"),
+        (lambda: BodyHead().param_groups(lr=float("inf"), body_scale=0.1), "lr must be a finite number in \\[0, inf\\)"),
+        (lambda: pretrain_digits(steps=1, lr=-0.1), "lr must be a finite number in \\[0, inf\\)"),
+        (lambda: pretrain_digits(steps=1, seed=-1), "seed must be an integer >= 0"),
+        (lambda: pretrain_digits((3,), steps=1), "classes must be at least two digit classes"),
+        (lambda: pretrain_digits((3, 10), steps=1), "classes must be at least two digit classes"),
         (lambda: pretrain_digits(steps=0), "steps must be an integer >= 1"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_parameter(make, match: str) -> None:
     with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: MLP(4, 2, hidden=64), "hidden must be a sequence of layer widths \\(integers >= 1\\), got 64"),
+        (lambda: MLP(4, 2, hidden=None), "hidden must be a sequence of layer widths"),
+        (lambda: MLP(4, 2, hidden="64"), "hidden must be a sequence of layer widths"),
+        (lambda: BodyHead(hidden=None), "hidden must be a sequence of layer widths"),
+        (lambda: BodyHead().param_groups(lr=None, body_scale=0.1), "lr must be a real number, got None"),
+        (lambda: BodyHead().param_groups(lr=0.1, body_scale=True), "body_scale must be a real number, got True"),
+        (lambda: BodyHead().param_groups(lr=[0.1], body_scale=0.1), "lr must be a real number"),
+        (lambda: BodyHead().param_groups(lr=0.1, body_scale=0.1, head_scale="1"), "head_scale must be a real number"),
+        (lambda: pretrain_digits(steps=1, lr="0.01"), "lr must be a real number"),
+        (lambda: pretrain_digits(steps=1, seed="0"), "seed must be an integer >= 0"),
+        (lambda: pretrain_digits(None, steps=1), "classes must be at least two digit classes"),
+        (lambda: pretrain_digits((0, 1.5), steps=1), "classes must be at least two digit classes"),
+    ],
+)
+def test_wrong_kinds_raise_type_error_naming_the_parameter(make, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
         make()
 
 

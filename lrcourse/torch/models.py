@@ -15,6 +15,7 @@ draws from that stream instead, as torch modules normally do).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from torch import nn
 from lrcourse.torch.data import load
 from lrcourse.torch.runtime import seeded
 from lrcourse.torch.training import fit
-from lrcourse.validation import integer
+from lrcourse.validation import check, integer, is_real, real
 
 __all__ = [
     "SoftmaxRegression",
@@ -39,6 +40,13 @@ __all__ = [
 
 def _count(name: str, value: Any, low: int = 1) -> int:
     return integer(name, value, low=low)
+
+
+def _widths(hidden: Any) -> list[int]:
+    """Check ``hidden``, the widths of the hidden layers: a sequence of integers >= 1."""
+    check(isinstance(hidden, Sequence) and not isinstance(hidden, str), "hidden",
+          "a sequence of layer widths (integers >= 1)", hidden, TypeError)
+    return [_count(f"hidden[{i}]", h) for i, h in enumerate(hidden)]
 
 
 class SoftmaxRegression(nn.Module):
@@ -74,8 +82,7 @@ class MLP(nn.Module):
     def __init__(self, n_features: int, n_outputs: int, hidden: Sequence[int] = (64,), *,
                  seed: int | None = 0) -> None:
         super().__init__()
-        widths = [_count("n_features", n_features), *(_count("hidden[i]", h) for h in hidden),
-                  _count("n_outputs", n_outputs)]
+        widths = [_count("n_features", n_features), *_widths(hidden), _count("n_outputs", n_outputs)]
         layers: list[nn.Module] = []
         with seeded(seed):
             for i, (width_in, width_out) in enumerate(zip(widths, widths[1:])):
@@ -184,7 +191,7 @@ class BodyHead(nn.Module):
     def __init__(self, n_features: int = 64, n_classes: int = 5, hidden: Sequence[int] = (64, 64), *,
                  seed: int | None = 0) -> None:
         super().__init__()
-        widths = [_count("n_features", n_features), *(_count("hidden[i]", h) for h in hidden)]
+        widths = [_count("n_features", n_features), *_widths(hidden)]
         if len(widths) < 2:
             raise ValueError(f"hidden must name at least one layer width, got {hidden!r}")
         layers: list[nn.Module] = []
@@ -215,9 +222,8 @@ class BodyHead(nn.Module):
         >>> [(g["name"], g["lr"], g["lr_scale"], sum(p.numel() for p in g["params"])) for g in groups]
         [('body', 0.001, 0.1, 8320), ('head', 0.01, 1.0, 325)]
         """
-        for name, value in (("lr", lr), ("body_scale", body_scale), ("head_scale", head_scale)):
-            if not (isinstance(value, (int, float)) and value >= 0):
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        lr, body_scale, head_scale = (real(name, value, low=0.0) for name, value in
+                                      (("lr", lr), ("body_scale", body_scale), ("head_scale", head_scale)))
         return [
             {"name": "body", "params": list(self.body.parameters()), "lr": lr * body_scale, "lr_scale": body_scale},
             {"name": "head", "params": list(self.head.parameters()), "lr": lr * head_scale, "lr_scale": head_scale},
@@ -235,9 +241,15 @@ def pretrain_digits(classes: Sequence[int] = (0, 1, 2, 3, 4), *, steps: int = 30
     accuracy on digits 0–4. Then ``model.replace_head(5)`` and fine-tune on
     ``load("digits", classes=(5, 6, 7, 8, 9))``.
     """
-    data = load("digits", classes=tuple(classes), seed=seed)
+    allowed = "at least two digit classes (distinct integers in [0, 9])"
+    check(isinstance(classes, Sequence) and not isinstance(classes, str) and all(is_real(c) for c in classes),
+          "classes", allowed, classes, TypeError)
+    check(all(isinstance(c, numbers.Integral) for c in classes), "classes", allowed, classes, TypeError)
+    check(len(set(classes)) >= 2 and all(0 <= c <= 9 for c in classes), "classes", allowed, classes)
+    steps, lr, seed = _count("steps", steps), real("lr", lr, low=0.0), integer("seed", seed, low=0)
+    _widths(hidden)
+    data = load("digits", classes=tuple(int(c) for c in classes), seed=seed)
     model = BodyHead(data.n_features, data.n_classes, hidden, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    fit(model, optimizer, data.tensors("train", "cpu"), steps=_count("steps", steps), seed=seed,
-        progress=False, device="cpu")
+    fit(model, optimizer, data.tensors("train", "cpu"), steps=steps, seed=seed, progress=False, device="cpu")
     return model
