@@ -116,6 +116,22 @@ def test_seeded_refuses_a_bad_seed(seed, error) -> None:
     assert torch.equal(torch.get_rng_state(), before)
 
 
+@pytest.mark.parametrize("device", ["tpu", 1.5, True])
+def test_seeded_refuses_a_device_that_is_not_one(device) -> None:
+    before = torch.get_rng_state()
+    with pytest.raises(ValueError, match="device must be one of 'cpu', 'cuda'"):
+        with seeded(0, device):
+            pass
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_seeded_on_a_missing_gpu_says_so() -> None:
+    with pytest.raises(ValueError, match="device 'cuda' is not available: this machine has 0 CUDA device"):
+        with seeded(0, "cuda"):
+            pass
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_the_cpu_leaves_the_cuda_generator_alone() -> None:
@@ -297,6 +313,18 @@ def test_progress_must_be_a_bool_or_none(progress) -> None:
         show_progress(progress)
 
 
+@pytest.mark.parametrize("total, error", [("3", TypeError), (True, TypeError), (-1, ValueError),
+                                          (2.5, ValueError), (float("nan"), ValueError)])
+def test_progress_bar_total_is_a_count(total, error) -> None:
+    with pytest.raises(error, match="total must be an integer >= 0"):
+        progress_bar(total, False, "fit")
+
+
+def test_progress_bar_of_unknown_length() -> None:
+    with progress_bar(None, False, "fit") as bar:
+        assert bar.total is None
+
+
 # Setting the rate.
 
 def test_set_lr_replaces_a_number() -> None:
@@ -316,3 +344,13 @@ def test_set_lr_fills_a_tensor_rate_in_place_and_the_optimizer_uses_it() -> None
     w.grad = torch.tensor([1.0, 1.0], dtype=torch.float64)
     optimizer.step()
     torch.testing.assert_close(w.detach(), torch.tensor([0.5, -2.5], dtype=torch.float64), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("lr, error", [(None, TypeError), ("0.1", TypeError), (True, TypeError), (1j, TypeError),
+                                       ([0.1], TypeError), (float("inf"), ValueError), (float("nan"), ValueError),
+                                       (-1.0, ValueError)])
+def test_set_lr_refuses_a_rate_that_is_not_a_finite_number_at_least_zero(lr, error) -> None:
+    group = {"lr": torch.tensor(0.1)}
+    with pytest.raises(error, match="lr must be (a real number|a finite number in \\[0, inf\\))"):
+        set_lr(group, lr)
+    assert group["lr"].item() == pytest.approx(0.1)  # untouched

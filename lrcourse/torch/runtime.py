@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from lrcourse.validation import check, flag, integer
+from lrcourse.torch.device import get_device
+from lrcourse.validation import check, flag, integer, real
 
 __all__ = ["Batch", "Data", "seeded", "is_full_batch", "check_data", "cycle", "one_epoch", "batches_per_epoch",
            "show_progress", "progress_bar", "set_lr"]
@@ -54,12 +55,12 @@ def seeded(seed: int | None, device: str | torch.device | None = None) -> Iterat
         yield
         return
     seed = integer("seed", seed, low=0)
-    kind = torch.device(device).type if device is not None else "cpu"
+    where = get_device(device) if device is not None else torch.device("cpu")
+    kind = where.type
     cpu_state = torch.random.get_rng_state()
     cuda_index = None
     if kind == "cuda":
-        cuda_index = torch.device(device).index
-        cuda_index = torch.cuda.current_device() if cuda_index is None else cuda_index
+        cuda_index = torch.cuda.current_device() if where.index is None else where.index
         cuda_state = torch.cuda.get_rng_state(cuda_index)
     elif kind == "mps":
         mps_state = torch.mps.get_rng_state()
@@ -186,8 +187,13 @@ def show_progress(progress: bool | None) -> bool:
     return in_notebook or sys.stderr.isatty()
 
 
-def progress_bar(total: int, progress: bool | None, desc: str, *, leave: bool = True) -> Any:
-    """Return a tqdm bar of ``total`` steps named ``desc``, shown as :func:`show_progress` decides."""
+def progress_bar(total: int | None, progress: bool | None, desc: str, *, leave: bool = True) -> Any:
+    """Return a tqdm bar of ``total`` steps named ``desc``, shown as :func:`show_progress` decides.
+
+    ``total=None`` gives a bar of unknown length (a count of steps, no percentage).
+    """
+    if total is not None:
+        total = integer("total", total, low=0)
     return tqdm(total=total, desc=desc, unit="step", disable=not show_progress(progress), leave=leave)
 
 
@@ -201,7 +207,11 @@ def set_lr(group: dict[str, Any], lr: float) -> None:
     >>> set_lr(group, 0.5)
     >>> group["lr"]
     tensor(0.5000)
+
+    ``lr`` must be a finite number >= 0 (``ValueError`` otherwise, ``TypeError`` for
+    something that is not a real number): a NaN or negative rate would be used as it is.
     """
+    lr = real("lr", lr, low=0.0)
     if isinstance(group["lr"], torch.Tensor):
         group["lr"].fill_(lr)
     else:
