@@ -209,6 +209,23 @@ def test_a_batch_of_runs_equals_separate_runs(name: str) -> None:
             np.testing.assert_allclose(together[key][k], separate[key], rtol=1e-14, atol=1e-15, err_msg=f"run {k}, {key}")
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_integer_params_with_a_batch_of_rates_are_updated_in_float(name: str) -> None:
+    """Integer params and an lr of shape (K,): each run moves as with its own float lr (which gives float params).
+
+    The per-run rates were cast to the params' integer dtype, so 0.05 became 0 and the
+    params never moved.
+    """
+    lrs = np.array([0.05, 0.1, 0.2])
+    theta = np.arange(6).reshape(3, 2)  # int64
+    together, _ = run(make(name, lr=lrs), theta, steps=3)
+    assert together.dtype == np.float64
+    for k in range(3):
+        alone, _ = run(make(name, lr=float(lrs[k])), theta[k], steps=3)
+        np.testing.assert_allclose(together[k], alone, rtol=1e-14)
+    assert not np.allclose(together, theta)
+
+
 def test_a_batch_must_match_the_leading_axis() -> None:
     opt = lnp.SGD(lr=np.array([0.1, 0.2, 0.3]))
     params = np.zeros((2, 5))

@@ -50,6 +50,8 @@ def for_leaf(theta: Any, *values: Hyperparameter) -> tuple[Any, ...]:
     (float32 params stay float32). An array of shape ``(K,)`` becomes one of shape
     ``(K, 1, ..., 1)`` with ``theta.ndim`` axes, in ``theta``'s dtype and array library
     (a CuPy ``theta`` gets a CuPy array), so run ``k`` (``theta[k]``) uses ``value[k]``.
+    Integer params get float64 values, as a number gives them: cast to an integer
+    dtype, a rate of 0.1 would be 0 and the params would never move.
 
     >>> theta = np.zeros((3, 2, 5), dtype=np.float32)
     >>> lr, eps = for_leaf(theta, np.array([0.1, 0.01, 0.001]), 1e-8)
@@ -62,7 +64,10 @@ def for_leaf(theta: Any, *values: Hyperparameter) -> tuple[Any, ...]:
         if (value.ndim if hasattr(value, "ndim") else np.ndim(value)) == 0:
             shaped.append(float(value))
             continue
-        value = np.asarray(value, dtype=getattr(theta, "dtype", None), like=theta)
+        dtype = getattr(theta, "dtype", None)
+        if dtype is not None and not np.issubdtype(dtype, np.inexact):
+            dtype = np.float64  # integer or bool params: compute in float
+        value = np.asarray(value, dtype=dtype, like=theta)
         if value.shape != shape[: value.ndim]:
             raise ValueError(
                 f"a hyperparameter of shape {value.shape} does not match the leading "
