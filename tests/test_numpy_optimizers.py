@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import doctest
-import importlib
 import inspect
 from typing import Any
 
@@ -53,17 +51,6 @@ def run(opt: Any, params: Any, steps: int = 30) -> tuple[Any, Any]:
 def rng_params(seed: int = 0) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     return {"w": rng.normal(size=(3, 4)), "b": rng.normal(size=4), "layers": [rng.normal(size=2), (rng.normal(size=(2, 2)),)]}
-
-
-# --- the docstrings' examples run ----------------------------------------------------------
-
-
-@pytest.mark.parametrize("module", ["lrcourse.numpy", "lrcourse.numpy.sgd", "lrcourse.numpy.adagrad",
-                                    "lrcourse.numpy.rmsprop", "lrcourse.numpy.adam", "lrcourse.numpy.tree",
-                                    "lrcourse.numpy._hyperparams"])
-def test_doctests(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # --- same names, hyperparameters and defaults as torch.optim -------------------------------
