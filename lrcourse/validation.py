@@ -133,6 +133,14 @@ def hyperparameter(name: str, value: Any, *, low: float = -math.inf, high: float
     return real(name, value, low=low, high=high, low_open=low_open, high_open=high_open)
 
 
+MAX_STEPS = 2**53
+"""The largest count of steps that lrcourse accepts: every integer up to it is exact in float64.
+
+A schedule computes with its step counts (``total_steps``, ``milestones``, ...) as
+float64 numbers; beyond 2**53 consecutive integers are no longer distinct there.
+"""
+
+
 def real_array(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf) -> Any:
     """Return ``value`` as a float64 array (0-d for a number) if it holds finite real numbers in ``[low, high]``.
 

@@ -24,7 +24,9 @@ class Schedule:
     ``True`` as 1), NaN, infinity and a negative step with a ``ValueError``.
 
     Subclasses are frozen dataclasses that implement :meth:`formula`, the closed form
-    on a float64 array of non-negative steps.
+    on a float64 array of non-negative steps. Every schedule gives a finite rate >= 0
+    at every step, up to the largest float, or refuses its parameters when it is built
+    (a count of steps, for instance, must be at most :data:`~lrcourse.validation.MAX_STEPS`).
     """
 
     @overload
@@ -35,7 +37,11 @@ class Schedule:
 
     def __call__(self, step: ArrayLike) -> float | NDArray[np.float64]:
         t = real_array("step", step, low=0.0)
-        lr = np.asarray(self.formula(t), dtype=np.float64)
+        # An intermediate may overflow on its way to a finite limit ((1 + γt)^(-p) is 0 once
+        # γt passes 1.8e308), or be infinite in a branch that np.where then discards. The
+        # formulas are written so that the result stays finite; the property tests check it.
+        with np.errstate(over="ignore", divide="ignore"):
+            lr = np.asarray(self.formula(t), dtype=np.float64)
         return float(lr) if lr.ndim == 0 else lr
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcourse.schedules._base import Schedule
-from lrcourse.validation import check, integer_field, real_field
+from lrcourse.schedules._base import Schedule, linear
+from lrcourse.validation import MAX_STEPS, check, integer_field, is_real, real_field
 
 __all__ = ["Warmup", "Join"]
 
@@ -45,12 +46,12 @@ class Warmup(Schedule):
 
     def __post_init__(self) -> None:
         check(isinstance(self.schedule, Schedule), "schedule", "an lrcourse schedule", self.schedule)
-        integer_field(self, "warmup_steps", low=1)
+        integer_field(self, "warmup_steps", low=1, high=MAX_STEPS)
         real_field(self, "start_lr", low=0.0)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         target = self.schedule.formula(np.zeros(()))
-        ramp = self.start_lr + (target - self.start_lr) * t / self.warmup_steps
+        ramp = linear(self.start_lr, target, t / self.warmup_steps)
         after = self.schedule.formula(np.maximum(t - self.warmup_steps, 0.0))
         return np.where(t < self.warmup_steps, ramp, after)
 
@@ -83,8 +84,7 @@ class Join(Schedule):
               "schedules", "a non-empty sequence of lrcourse schedules", self.schedules)
         boundaries = tuple(self.boundaries)
         ok = len(boundaries) == len(schedules) - 1 and all(
-            isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool)
-            and np.isfinite(b) and b > 0 for b in boundaries)
+            is_real(b) and 0 < b <= sys.float_info.max for b in boundaries)
         ok = ok and all(a < b for a, b in zip(boundaries, boundaries[1:]))
         check(ok, "boundaries",
               f"{len(schedules) - 1} strictly increasing finite numbers > 0 (one fewer than schedules)",

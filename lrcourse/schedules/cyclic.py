@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from lrcourse.schedules._base import Schedule, cosine, linear, positive_lr
-from lrcourse.validation import check, integer_field, real_field
+from lrcourse.validation import MAX_STEPS, check, integer_field, real_field
 
 __all__ = ["Cyclic", "OneCycle"]
 
@@ -34,7 +36,9 @@ class Cyclic(Schedule):
     where the amplitude scale :math:`s` depends on ``mode``: ``"triangular"``,
     :math:`s = 1`; ``"triangular2"``, :math:`s = 2^{-(c - 1)}` (halved every cycle);
     ``"exp_range"``, :math:`s = \gamma^{t}`. The same values as
-    ``torch.optim.lr_scheduler.CyclicLR`` (whose ``last_epoch`` is our ``t``).
+    ``torch.optim.lr_scheduler.CyclicLR`` (whose ``last_epoch`` is our ``t``). Stricter
+    than torch: the cycle's length :math:`C` must be a float (at most 1.8e308), where
+    torch's rate becomes NaN.
 
     >>> Cyclic(0.1, 1.0, step_size_up=2)(np.array([0, 1, 2, 3, 4]))
     array([0.1 , 0.55, 1.  , 0.55, 0.1 ])
@@ -57,6 +61,8 @@ class Cyclic(Schedule):
         if self.step_size_down is None:
             object.__setattr__(self, "step_size_down", self.step_size_up)
         real_field(self, "step_size_down", low=1.0)
+        check(math.isfinite(self.step_size_up + self.step_size_down), "step_size_up + step_size_down",
+              f"at most {sys.float_info.max:g} (a cycle's length is a float)", (self.step_size_up, self.step_size_down))
         check(self.mode in _CYCLIC_MODES, "mode", f"one of {_CYCLIC_MODES}", self.mode)
         real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
@@ -95,7 +101,8 @@ class OneCycle(Schedule):
     from step :math:`a` to :math:`b`, the fraction is :math:`(t - a)/(b - a)`. For steps
     :math:`0 \dots T - 1` these are the values of ``torch.optim.lr_scheduler.OneCycleLR``
     (phase boundaries included); torch raises past the last step, this schedule holds
-    :math:`\alpha_{\text{final}}`.
+    :math:`\alpha_{\text{final}}`. Stricter than torch: ``total_steps`` is at most 2**53
+    and :math:`\alpha_{\text{init}}` and :math:`\alpha_{\text{final}}` must be finite.
 
     >>> lrs = OneCycle(1.0, total_steps=10)(np.arange(10))
     >>> int(lrs.argmax()), round(float(lrs[0]), 12), round(float(lrs[-1]), 12)
@@ -115,13 +122,19 @@ class OneCycle(Schedule):
     three_phase: bool = False
 
     def __post_init__(self) -> None:
-        positive_lr(self, "max_lr")
-        total = integer_field(self, "total_steps", low=2)
+        max_lr = positive_lr(self, "max_lr")
+        total = integer_field(self, "total_steps", low=2, high=MAX_STEPS)
         pct = real_field(self, "pct_start", low=0.0, high=1.0, low_open=True, high_open=True)
         check(self.anneal_strategy in ("cos", "linear"), "anneal_strategy", "'cos' or 'linear'",
               self.anneal_strategy)
-        real_field(self, "div_factor", low=0.0, low_open=True)
-        real_field(self, "final_div_factor", low=0.0, low_open=True)
+        div = real_field(self, "div_factor", low=0.0, low_open=True)
+        final_div = real_field(self, "final_div_factor", low=0.0, low_open=True)
+        largest = sys.float_info.max
+        check(math.isfinite(max_lr / div), "div_factor",
+              f"at least max_lr / {largest:g} = {max_lr / largest:g}, so that the initial rate is finite", div)
+        check(math.isfinite(max_lr / div / final_div), "final_div_factor",
+              f"at least max_lr / div_factor / {largest:g} = {max_lr / div / largest:g}, so that the final rate "
+              "is finite", final_div)
         check(isinstance(self.three_phase, bool), "three_phase", "True or False", self.three_phase)
         ends = [end for end, _, _ in self._phases()]
         check(all(a < b for a, b in zip([0.0, *ends], ends)), "pct_start",

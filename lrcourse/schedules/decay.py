@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lrcourse.schedules._base import Schedule, cosine, positive_lr
-from lrcourse.validation import check, integer_field, real_field
+from lrcourse.validation import MAX_STEPS, check, integer_field, real_field
 
 __all__ = [
     "Constant",
@@ -93,7 +93,7 @@ class StepDecay(Schedule):
 
     def __post_init__(self) -> None:
         positive_lr(self)
-        integer_field(self, "step_size", low=1)
+        integer_field(self, "step_size", low=1, high=MAX_STEPS)
         real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -127,10 +127,11 @@ class MultiStepDecay(Schedule):
         except TypeError:
             milestones = ()
         ok = len(milestones) > 0 and all(
-            isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= 1 for m in milestones
+            isinstance(m, (int, np.integer)) and not isinstance(m, bool) and 1 <= m <= MAX_STEPS for m in milestones
         )
         ok = ok and all(a < b for a, b in zip(milestones, milestones[1:]))
-        check(ok, "milestones", "a non-empty, strictly increasing sequence of integers >= 1", self.milestones)
+        check(ok, "milestones", f"a non-empty, strictly increasing sequence of integers in [1, {MAX_STEPS}]",
+              self.milestones)
         object.__setattr__(self, "milestones", tuple(int(m) for m in milestones))
         real_field(self, "gamma", low=0.0, high=1.0, low_open=True)
 
@@ -188,7 +189,7 @@ class PolynomialDecay(Schedule):
 
     def __post_init__(self) -> None:
         lr = positive_lr(self)
-        integer_field(self, "total_steps", low=1)
+        integer_field(self, "total_steps", low=1, high=MAX_STEPS)
         real_field(self, "power", low=0.0, low_open=True)
         real_field(self, "min_lr", low=0.0, high=lr)
 
@@ -223,7 +224,7 @@ class CosineDecay(Schedule):
 
     def __post_init__(self) -> None:
         lr = positive_lr(self)
-        integer_field(self, "total_steps", low=1)
+        integer_field(self, "total_steps", low=1, high=MAX_STEPS)
         real_field(self, "min_lr", low=0.0, high=lr)
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:

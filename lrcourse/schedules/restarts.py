@@ -61,18 +61,29 @@ class WarmRestarts(Schedule):
         """Return :math:`S_i`, the step at which cycle ``i`` starts."""
         if self.T_mult == 1.0:
             return self.T_0 * i
-        return self.T_0 * (self.T_mult**i - 1.0) / (self.T_mult - 1.0)
+        return self.T_0 * ((self.T_mult**i - 1.0) / (self.T_mult - 1.0))
 
     def formula(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         if self.T_mult == 1.0:
             i = np.floor(t / self.T_0)
         else:
-            i = np.floor(np.log1p(t / self.T_0 * (self.T_mult - 1.0)) / np.log(self.T_mult))
+            i = np.floor(_log1p_product(t / self.T_0, self.T_mult - 1.0) / np.log(self.T_mult))
             # The logarithm can land a hair below an integer exactly at a restart:
             # move i to the cycle whose [start, next start) really holds t.
             i = np.where(self.cycle_start(i + 1.0) <= t, i + 1.0, i)
             i = np.where(self.cycle_start(i) > t, i - 1.0, i)
-        t_cur = t - self.cycle_start(i)
-        t_i = self.T_0 * self.T_mult**i
+        # >= 0 even where the float64 cycles are too fine to tell apart (T_mult = 1 + 1e-16, t = 1e308)
+        t_cur = np.maximum(t - self.cycle_start(i), 0.0)
         peak = self.min_lr + (self.lr - self.min_lr) * self.restart_decay**i
-        return cosine(peak, self.min_lr, t_cur / t_i)
+        return cosine(peak, self.min_lr, t_cur / self.T_0 / self.T_mult**i)  # T_cur / T_i
+
+
+def _log1p_product(a: NDArray[np.float64], b: float) -> NDArray[np.float64]:
+    r"""Return :math:`\log(1 + a b)` for :math:`a \ge 0` and :math:`b > 0`, also where :math:`a b` overflows.
+
+    >>> round(float(_log1p_product(np.float64(1e308), 1e308)), 6)  # 616 log 10, though 1e616 is no float
+    1418.392417
+    """
+    if b <= 1.0:
+        return np.log1p(a * b)  # a * b <= a: no overflow
+    return np.log(b) + np.log(a + 1.0 / b)
