@@ -687,8 +687,41 @@ def test_integer_array_values(factory, points):
 
 
 def test_first_update_uses_step_zero_warmup_is_start_lr():
-    """nanoGPT's bug: a non-zero rate at iteration 0 of a warmup from 0."""
-    assert Warmup(Constant(1.0), warmup_steps=10)(0) == 0.0
+    """Step 0 is the first update; a warmup from start_lr=0 gives it rate 0, on purpose.
+
+    This is optax's convention for a linear warmup from init_value=0, and the one
+    Warmup documents. nanoGPT had it too (learning_rate * it / warmup_iters, 0 at
+    it = 0) and moved away from it: issue #443 found the first update wasted, and pull
+    request #578 made the rate (it + 1) / (warmup_iters + 1), non-zero from iteration 0.
+    Warmup gives that convention with start_lr = peak / (W + 1) (the next test).
+    """
+    sched = Warmup(Constant(1.0), warmup_steps=10)
+    assert sched(0) == 0.0 and sched(1) == pytest.approx(0.1) and sched(10) == 1.0
+    assert Warmup(Constant(1.0), warmup_steps=10, start_lr=0.25)(0) == 0.25
+
+
+def test_warmup_gives_nanogpt_get_lr_with_start_lr_peak_over_w_plus_1():
+    """nanoGPT's get_lr after karpathy/nanoGPT#578, written out, against Warmup(CosineDecay).
+
+    Every iteration from 0 to past lr_decay_iters, so that iteration 0, the end of the
+    warmup (W - 1, W, W + 1) and the floor after lr_decay_iters are all compared.
+    """
+    learning_rate, min_lr, warmup_iters, lr_decay_iters = 6e-4, 6e-5, 20, 200
+
+    def get_lr(it):  # nanoGPT's train.py, as of #578
+        if it < warmup_iters:
+            return learning_rate * (it + 1) / (warmup_iters + 1)
+        if it > lr_decay_iters:
+            return min_lr
+        decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+        coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))
+        return min_lr + coeff * (learning_rate - min_lr)
+
+    sched = Warmup(CosineDecay(learning_rate, total_steps=lr_decay_iters - warmup_iters, min_lr=min_lr),
+                   warmup_steps=warmup_iters, start_lr=learning_rate / (warmup_iters + 1))
+    its = np.arange(260)
+    np.testing.assert_allclose(sched(its), [get_lr(it) for it in its], rtol=1e-12, atol=0)
+    assert sched(0) > 0  # every update counts
 
 
 def test_decays_hold_their_floor_after_the_end():

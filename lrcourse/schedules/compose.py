@@ -27,17 +27,30 @@ class Warmup(Schedule):
 
     where :math:`\beta` is ``schedule`` and :math:`W` is ``warmup_steps``: the wrapped
     schedule starts its own clock when the warmup ends, so the curve is continuous at
-    :math:`t = W`. Step 0 uses ``start_lr`` exactly; with the default 0 the first update
-    changes nothing. Pass a small positive ``start_lr`` (or think of the warmup as
-    starting one step earlier) if every update should count.
+    :math:`t = W`.
+
+    The first update (step 0) uses ``start_lr`` exactly. With the default
+    ``start_lr=0``, the convention of optax's linear warmup from ``init_value=0``, the
+    first update has rate 0: plain SGD does not move (a method with momentum or an
+    adaptive denominator still records the first gradient in its state), and the rate
+    reaches :math:`\beta_0` at update :math:`W + 1`. torch's ``LinearLR`` starts instead
+    at ``start_factor`` times the rate, 1/3 by default. nanoGPT's convention is
+    :math:`\beta_0 (t + 1) / (W + 1)`, non-zero from the first update (its rate was
+    :math:`\beta_0 t / W`, 0 at iteration 0, until karpathy/nanoGPT#578 fixed #443);
+    it is ``start_lr`` :math:`= \beta_0 / (W + 1)` here, since then
+    :math:`\alpha_t = \beta_0 (t + 1) / (W + 1)` for :math:`t < W`.
 
     >>> from lrcourse.schedules import Constant
     >>> Warmup(Constant(1.0), warmup_steps=4)(np.array([0, 1, 4, 10]))
     array([0.  , 0.25, 1.  , 1.  ])
+    >>> Warmup(Constant(1.0), warmup_steps=4, start_lr=1.0 / 5)(np.arange(5))  # nanoGPT's (t + 1) / (W + 1)
+    array([0.2, 0.4, 0.6, 0.8, 1. ])
 
     References:
         Goyal, P. et al. (2017). Accurate, large minibatch SGD: training ImageNet in
         1 hour. arXiv:1706.02677.
+        Karpathy, A. nanoGPT, ``train.py``, ``get_lr``: issue #443 (a rate of 0 at
+        iteration 0) and pull request #578 (the rate :math:`(t + 1)/(W + 1)`).
     """
 
     schedule: Schedule
