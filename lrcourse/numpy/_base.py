@@ -3,13 +3,18 @@
 An optimizer subclass declares its hyperparameters (a frozen dataclass), its state (a
 ``NamedTuple`` whose first field is ``count``) and two methods on one array of params:
 ``init_leaf`` (the initial buffers) and ``update`` (the formula). This base applies them
-to every array of a container and keeps the step count. An adaptive method also has
+to every array of a container and keeps the step count. The rules of its
+hyperparameters are one classmethod, ``check_hyperparameters``, which the dataclass
+runs on construction and :mod:`lrcourse.torch.optim`'s twin runs on every param group.
+An adaptive method also has
 ``rate``, each coordinate's learning rate, which its ``update`` uses and
 :func:`lrcourse.numpy.effective_lr` reads off a state.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from lrcourse.numpy._hyperparams import LearningRate, learning_rate
@@ -31,6 +36,22 @@ class Optimizer:
     rate_buffers: ClassVar[tuple[str, ...]] = ()
     """The fields of the state that :meth:`rate` takes, in its order (none: no per-coordinate rate)."""
     lr: LearningRate
+
+    @classmethod
+    def check_hyperparameters(cls, values: Mapping[str, Any], *, per_run: bool = True) -> dict[str, Any]:
+        """Return the hyperparameters ``values`` (every one, by name) checked; raise naming the first bad one.
+
+        ``per_run=True`` gives the NumPy optimizers' rules (a number may also be an
+        array of one value per run, ``lr`` a schedule); ``per_run=False`` those of the
+        :mod:`lrcourse.torch.optim` classes, numbers only. Each subclass states its rules.
+        """
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        # The hyperparameters as checked: floats for numbers, arrays for lists, a tuple for betas.
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # type: ignore[arg-type]
+        for name, value in self.check_hyperparameters(values).items():
+            object.__setattr__(self, name, value)
 
     def init_leaf(self, theta: Any) -> tuple[Any, ...]:
         """Return the initial state buffers of one params array (``None`` where unused)."""

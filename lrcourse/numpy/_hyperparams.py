@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lrcourse.validation import check_between, check_nonnegative  # noqa: F401 (the optimizers import them from here)
+from lrcourse.validation import hyperparameter
 
 __all__ = [
     "Hyperparameter",
@@ -35,12 +35,21 @@ LearningRate: TypeAlias = "float | ArrayLike | Callable[[int], float | ArrayLike
 def learning_rate(lr: LearningRate, count: int) -> Hyperparameter:
     """Return the learning rate of the next update, after ``count`` updates.
 
-    A schedule is called with ``count``, so the first update uses ``schedule(0)``.
+    A schedule is called with ``count``, so the first update uses ``schedule(0)``, and
+    what it returns is checked as ``lr`` is at construction: finite and >= 0, a number
+    or one value per run. A schedule that gives NaN or a negative rate is a
+    ``ValueError`` naming the step, before anything is updated.
 
     >>> learning_rate(0.1, 5), learning_rate(lambda step: 0.1 / (1 + step), 4)
     (0.1, 0.02)
+    >>> learning_rate(lambda step: 0.1 - 0.02 * step, 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr(10), the schedule's rate at step 10, must be a finite number in [0, inf), got -0.1
     """
-    return lr(count) if callable(lr) else lr
+    if not callable(lr):
+        return lr
+    return hyperparameter(f"lr({count}), the schedule's rate at step {count},", lr(count), low=0.0)
 
 
 def for_leaf(theta: Any, *values: Hyperparameter) -> tuple[Any, ...]:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from lrcourse.numpy._base import Optimizer
-from lrcourse.numpy._hyperparams import (
-    Hyperparameter,
-    LearningRate,
-    check_nonnegative,
-    for_leaf,
-    nonzero,
-)
+from lrcourse.numpy._hyperparams import Hyperparameter, LearningRate, for_leaf, nonzero
 from lrcourse.numpy.tree import Params
+from lrcourse.validation import hyperparameter, learning_rate
 
 __all__ = ["Adagrad", "AdagradState"]
 
@@ -82,13 +79,23 @@ class Adagrad(Optimizer):
     State = AdagradState
     rate_buffers = ("sum_of_squares",)
 
-    def __post_init__(self) -> None:
-        if not callable(self.lr):
-            check_nonnegative("lr", self.lr)
-        check_nonnegative("lr_decay", self.lr_decay)
-        check_nonnegative("weight_decay", self.weight_decay)
-        check_nonnegative("initial_accumulator_value", self.initial_accumulator_value)
-        check_nonnegative("eps", self.eps)
+    @classmethod
+    def check_hyperparameters(cls, values: Mapping[str, Any], *, per_run: bool = True) -> dict[str, Any]:
+        """Check AdaGrad's hyperparameters, here and in :class:`lrcourse.torch.optim.Adagrad`; return them checked.
+
+        ``lr``, ``lr_decay``, ``weight_decay``, ``initial_accumulator_value`` and
+        ``eps`` are finite and >= 0. With ``per_run`` each may be an array of one value
+        per run, and ``lr`` a schedule (its rates are checked at each step). Stricter
+        than ``torch.optim.Adagrad``, which accepts inf, NaN and bools.
+        """
+        number = functools.partial(hyperparameter, per_run=per_run, low=0.0)
+        return dict(
+            lr=learning_rate("lr", values["lr"], per_run=per_run),
+            lr_decay=number("lr_decay", values["lr_decay"]),
+            weight_decay=number("weight_decay", values["weight_decay"]),
+            initial_accumulator_value=number("initial_accumulator_value", values["initial_accumulator_value"]),
+            eps=number("eps", values["eps"]),
+        )
 
     def init_leaf(self, theta: Any) -> tuple[Any]:
         (s0,) = for_leaf(theta, self.initial_accumulator_value)

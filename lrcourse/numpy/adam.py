@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from lrcourse.numpy._base import Optimizer
-from lrcourse.numpy._hyperparams import (
-    Hyperparameter,
-    LearningRate,
-    check_between,
-    check_nonnegative,
-    for_leaf,
-    nonzero,
-)
+from lrcourse.numpy._hyperparams import Hyperparameter, LearningRate, for_leaf, nonzero
 from lrcourse.numpy.tree import Params
+from lrcourse.validation import check, flag, hyperparameter, learning_rate
 
 __all__ = ["Adam", "AdamW", "AdamState"]
 
@@ -94,15 +90,29 @@ class Adam(Optimizer):
     State = AdamState
     rate_buffers = ("nu", "nu_max")
 
-    def __post_init__(self) -> None:
-        if not callable(self.lr):
-            check_nonnegative("lr", self.lr)
-        if len(self.betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        check_between("betas[0]", self.betas[0], 0.0, 1.0, high_open=True)
-        check_between("betas[1]", self.betas[1], 0.0, 1.0, high_open=True)
-        check_nonnegative("eps", self.eps)
-        check_nonnegative("weight_decay", self.weight_decay)
+    @classmethod
+    def check_hyperparameters(cls, values: Mapping[str, Any], *, per_run: bool = True) -> dict[str, Any]:
+        """Check Adam's and AdamW's hyperparameters, here and in :mod:`lrcourse.torch.optim`; return them checked.
+
+        ``lr``, ``eps`` and ``weight_decay`` are finite and >= 0, ``betas`` is a pair
+        (a tuple or a list of two) in [0, 1) each, ``amsgrad`` and
+        ``decoupled_weight_decay`` are True or False. With ``per_run`` each number may
+        be an array of one value per run, and ``lr`` a schedule (its rates are checked
+        at each step). Stricter than ``torch.optim.Adam``, which accepts inf, NaN,
+        bools and any value for a flag, and checks only the first two of ``betas``.
+        """
+        number = functools.partial(hyperparameter, per_run=per_run)
+        betas = values["betas"]
+        check(isinstance(betas, (tuple, list)), "betas", "a pair (beta1, beta2)", betas, TypeError)
+        check(len(betas) == 2, "betas", "a pair (beta1, beta2)", betas)
+        return dict(
+            lr=learning_rate("lr", values["lr"], per_run=per_run),
+            betas=tuple(number(f"betas[{i}]", beta, low=0.0, high=1.0, high_open=True) for i, beta in enumerate(betas)),
+            eps=number("eps", values["eps"], low=0.0),
+            weight_decay=number("weight_decay", values["weight_decay"], low=0.0),
+            amsgrad=flag("amsgrad", values["amsgrad"]),
+            decoupled_weight_decay=flag("decoupled_weight_decay", values["decoupled_weight_decay"]),
+        )
 
     def init_leaf(self, theta: Any) -> tuple[Any, Any, Any]:
         return np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta) if self.amsgrad else None

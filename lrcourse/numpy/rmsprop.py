@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from lrcourse.numpy._base import Optimizer
-from lrcourse.numpy._hyperparams import (
-    Hyperparameter,
-    LearningRate,
-    check_between,
-    check_nonnegative,
-    for_leaf,
-    nonzero,
-)
+from lrcourse.numpy._hyperparams import Hyperparameter, LearningRate, for_leaf, nonzero
 from lrcourse.numpy.tree import Params
+from lrcourse.validation import flag, hyperparameter, learning_rate
 
 __all__ = ["RMSprop", "RMSpropState"]
 
@@ -97,13 +93,25 @@ class RMSprop(Optimizer):
     State = RMSpropState
     rate_buffers = ("nu", "mu")
 
-    def __post_init__(self) -> None:
-        if not callable(self.lr):
-            check_nonnegative("lr", self.lr)
-        check_between("alpha", self.alpha, 0.0, 1.0, high_open=False)
-        check_nonnegative("eps", self.eps)
-        check_nonnegative("weight_decay", self.weight_decay)
-        check_nonnegative("momentum", self.momentum)
+    @classmethod
+    def check_hyperparameters(cls, values: Mapping[str, Any], *, per_run: bool = True) -> dict[str, Any]:
+        """Check RMSprop's hyperparameters, here and in :class:`lrcourse.torch.optim.RMSprop`; return them checked.
+
+        ``lr``, ``eps``, ``weight_decay`` and ``momentum`` are finite and >= 0,
+        ``alpha`` is in [0, 1], ``centered`` is True or False. With ``per_run`` each
+        number may be an array of one value per run, and ``lr`` a schedule (its rates
+        are checked at each step). Stricter than ``torch.optim.RMSprop``, which accepts
+        inf, NaN, bools, an ``alpha`` above 1 and any value for ``centered``.
+        """
+        number = functools.partial(hyperparameter, per_run=per_run, low=0.0)
+        return dict(
+            lr=learning_rate("lr", values["lr"], per_run=per_run),
+            alpha=number("alpha", values["alpha"], high=1.0),
+            eps=number("eps", values["eps"]),
+            weight_decay=number("weight_decay", values["weight_decay"]),
+            momentum=number("momentum", values["momentum"]),
+            centered=flag("centered", values["centered"]),
+        )
 
     def init_leaf(self, theta: Any) -> tuple[Any, Any, Any]:
         g_avg = np.zeros_like(theta) if self.centered else None

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from lrcourse.numpy._base import Optimizer
-from lrcourse.numpy._hyperparams import (
-    Hyperparameter,
-    LearningRate,
-    check_between,
-    check_nonnegative,
-    for_leaf,
-    nonzero,
-)
+from lrcourse.numpy._hyperparams import Hyperparameter, LearningRate, for_leaf, nonzero
 from lrcourse.numpy.tree import Params
+from lrcourse.validation import flag, hyperparameter, learning_rate
 
 __all__ = ["SGD", "SGDState"]
 
@@ -86,17 +82,31 @@ class SGD(Optimizer):
 
     State = SGDState
 
-    def __post_init__(self) -> None:
-        if not callable(self.lr):
-            check_nonnegative("lr", self.lr)
-        check_nonnegative("momentum", self.momentum)
-        check_between("dampening", self.dampening, 0.0, 1.0, high_open=False)
-        check_nonnegative("weight_decay", self.weight_decay)
-        if self.nesterov and not (np.all(np.greater(self.momentum, 0)) and not nonzero(self.dampening)):
+    @classmethod
+    def check_hyperparameters(cls, values: Mapping[str, Any], *, per_run: bool = True) -> dict[str, Any]:
+        """Check SGD's hyperparameters, here and in :class:`lrcourse.torch.optim.SGD`; return them checked.
+
+        ``lr``, ``momentum`` and ``weight_decay`` are finite and >= 0, ``dampening`` is
+        in [0, 1], ``nesterov`` is True or False and needs ``momentum`` > 0 and
+        ``dampening`` = 0. With ``per_run`` each number may be an array of one value
+        per run, and ``lr`` a schedule (its rates are checked at each step). Stricter
+        than ``torch.optim.SGD``, which accepts inf, NaN, bools, any dampening, and any
+        value for ``nesterov``.
+        """
+        number = functools.partial(hyperparameter, per_run=per_run)
+        checked = dict(
+            lr=learning_rate("lr", values["lr"], per_run=per_run),
+            momentum=number("momentum", values["momentum"], low=0.0),
+            dampening=number("dampening", values["dampening"], low=0.0, high=1.0),
+            weight_decay=number("weight_decay", values["weight_decay"], low=0.0),
+            nesterov=flag("nesterov", values["nesterov"]),
+        )
+        if checked["nesterov"] and not (np.all(np.greater(checked["momentum"], 0)) and not nonzero(checked["dampening"])):
             raise ValueError(
                 f"nesterov=True needs momentum > 0 and dampening = 0, "
-                f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
+                f"got momentum={values['momentum']!r}, dampening={values['dampening']!r}"
             )
+        return checked
 
     def init_leaf(self, theta: Any) -> tuple[Any]:
         return (np.zeros_like(theta) if nonzero(self.momentum) else None,)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import torch
 
 from lrcourse.torch.optim._compiled import compiled
+from lrcourse.validation import check, real
 
 __all__ = ["Optimizer", "as_real", "new_step"]
 
@@ -35,14 +36,37 @@ class Optimizer(torch.optim.Optimizer):
     """
 
     update: Callable[..., None]
+    check_hyperparameters: Callable[..., dict[str, Any]]
+    """The rules of the hyperparameters, those of the NumPy twin: e.g. ``lrcourse.numpy.SGD.check_hyperparameters``."""
 
     def __init__(self, params: Any, defaults: dict[str, Any], impl: Impl = "loop") -> None:
         if impl not in ("loop", "compiled"):
             raise ValueError(f"impl must be 'loop' or 'compiled', got {impl!r}")
+        self.check_hyperparameters(_lr_as_number(defaults), per_run=False)
         super().__init__(params, defaults)
         self.impl = impl
         update = type(self).update
         self._update = update if impl == "loop" else compiled(update)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a param group, its hyperparameters checked by the constructor's rules, and ``lr_scale`` >= 0.
+
+        The constructor's groups come through here too. A group's own values (those it
+        does not take from the defaults) are checked with the defaults, by the rules of
+        the NumPy twin (for example ``nesterov`` against the group's ``momentum``); an
+        error names the group. ``lr_scale``, the per-group factor that
+        :class:`~lrcourse.torch.ScheduleLR` and the range test apply, must be a finite
+        number >= 0. ``torch.optim`` checks none of these on ``add_param_group``.
+        """
+        if isinstance(param_group, dict):  # anything else gets torch's own error
+            values = {name: param_group.get(name, default) for name, default in self.defaults.items()}
+            try:
+                self.check_hyperparameters(_lr_as_number(values), per_run=False)
+                if "lr_scale" in param_group:
+                    real("lr_scale", param_group["lr_scale"], low=0.0)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"param group {len(self.param_groups)}: {error}") from None
+        super().add_param_group(param_group)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
@@ -114,6 +138,15 @@ def as_real(*tensor_lists: list[torch.Tensor]) -> list[list[torch.Tensor]]:
     [[tensor([[3., 4.]]), tensor([1.])]]
     """
     return [[torch.view_as_real(t) if t.is_complex() else t for t in tensors] for tensors in tensor_lists]
+
+
+def _lr_as_number(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    # torch.optim accepts a 0-d float tensor lr (a captured graph reads it): its rules are a number's.
+    lr = hyperparameters.get("lr")
+    if not isinstance(lr, torch.Tensor):
+        return hyperparameters
+    check(lr.ndim == 0 and lr.is_floating_point(), "lr", "a number or a 0-d float tensor", lr, TypeError)
+    return {**hyperparameters, "lr": lr.item()}
 
 
 def new_step() -> torch.Tensor:

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lrcourse.validation import check_nonnegative
+import lrcourse.numpy as lnp
 from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
 __all__ = ["Adagrad", "adagrad", "adagrad_sparse"]
@@ -71,7 +71,9 @@ class Adagrad(Optimizer):
     The formula, its symbols and its references are those of
     :class:`lrcourse.numpy.Adagrad`; arguments, defaults and state (``step``, ``sum``)
     are those of ``torch.optim.Adagrad``. ``impl="loop"`` runs :func:`~lrcourse.torch.optim.adagrad`
-    eagerly, ``impl="compiled"`` through ``torch.compile``.
+    eagerly, ``impl="compiled"`` through ``torch.compile``. The hyperparameters, of every
+    param group, follow :meth:`lrcourse.numpy.Adagrad.check_hyperparameters`: stricter
+    than ``torch.optim.Adagrad``, which accepts inf, NaN and bools.
 
     One difference: a param group's own ``initial_accumulator_value`` is honoured.
     ``torch.optim.Adagrad`` fills every group's ``sum`` with the constructor's value
@@ -96,6 +98,7 @@ class Adagrad(Optimizer):
     """
 
     update = staticmethod(adagrad)
+    check_hyperparameters = staticmethod(lnp.Adagrad.check_hyperparameters)
 
     def __init__(
         self,
@@ -108,11 +111,6 @@ class Adagrad(Optimizer):
         *,
         impl: Impl = "loop",
     ) -> None:
-        check_nonnegative("lr", lr)
-        check_nonnegative("lr_decay", lr_decay)
-        check_nonnegative("weight_decay", weight_decay)
-        check_nonnegative("initial_accumulator_value", initial_accumulator_value)
-        check_nonnegative("eps", eps)
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,

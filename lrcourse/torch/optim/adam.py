@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lrcourse.validation import check_between, check_nonnegative
+import lrcourse.numpy as lnp
 from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
 __all__ = ["Adam", "AdamW", "adam"]
@@ -64,6 +64,9 @@ class Adam(Optimizer):
     ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) are those of ``torch.optim.Adam``.
     ``impl="loop"`` runs :func:`~lrcourse.torch.optim.adam` eagerly, ``impl="compiled"`` through
     ``torch.compile``. Any device (CPU, CUDA, MPS): the step counters stay on the CPU.
+    The hyperparameters, of every param group, follow
+    :meth:`lrcourse.numpy.Adam.check_hyperparameters`: stricter than ``torch.optim.Adam``,
+    which accepts inf, NaN, bools, any value for a flag, and betas of any length.
 
     >>> import torch
     >>> from lrcourse.torch import Adam
@@ -76,6 +79,7 @@ class Adam(Optimizer):
     """
 
     update = staticmethod(adam)
+    check_hyperparameters = staticmethod(lnp.Adam.check_hyperparameters)
 
     def __init__(
         self,
@@ -89,11 +93,6 @@ class Adam(Optimizer):
         decoupled_weight_decay: bool = False,
         impl: Impl = "loop",
     ) -> None:
-        check_nonnegative("lr", lr)
-        check_between("betas[0]", betas[0], 0.0, 1.0, high_open=True)
-        check_between("betas[1]", betas[1], 0.0, 1.0, high_open=True)
-        check_nonnegative("eps", eps)
-        check_nonnegative("weight_decay", weight_decay)
         defaults = dict(
             lr=lr,
             betas=betas,

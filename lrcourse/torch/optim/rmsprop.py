@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lrcourse.validation import check_between, check_nonnegative
+import lrcourse.numpy as lnp
 from lrcourse.torch.optim._base import Impl, Optimizer, as_real
 
 __all__ = ["RMSprop", "rmsprop"]
@@ -63,7 +63,10 @@ class RMSprop(Optimizer):
     :class:`lrcourse.numpy.RMSprop`; arguments, defaults and state (``step``,
     ``square_avg``, ``grad_avg``, ``momentum_buffer``) are those of
     ``torch.optim.RMSprop``. ``impl="loop"`` runs :func:`~lrcourse.torch.optim.rmsprop` eagerly,
-    ``impl="compiled"`` through ``torch.compile``.
+    ``impl="compiled"`` through ``torch.compile``. The hyperparameters, of every param
+    group, follow :meth:`lrcourse.numpy.RMSprop.check_hyperparameters`: stricter than
+    ``torch.optim.RMSprop``, which accepts inf, NaN, bools, ``alpha`` > 1 and any value
+    for ``centered``.
 
     >>> import torch
     >>> from lrcourse.torch import RMSprop
@@ -76,6 +79,7 @@ class RMSprop(Optimizer):
     """
 
     update = staticmethod(rmsprop)
+    check_hyperparameters = staticmethod(lnp.RMSprop.check_hyperparameters)
 
     def __init__(
         self,
@@ -89,11 +93,6 @@ class RMSprop(Optimizer):
         *,
         impl: Impl = "loop",
     ) -> None:
-        check_nonnegative("lr", lr)
-        check_between("alpha", alpha, 0.0, 1.0, high_open=False)
-        check_nonnegative("eps", eps)
-        check_nonnegative("weight_decay", weight_decay)
-        check_nonnegative("momentum", momentum)
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
         super().__init__(params, defaults, impl)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import Tensor
 
-from lrcourse.validation import check_between, check_nonnegative
+import lrcourse.numpy as lnp
 from lrcourse.torch.optim._base import Impl, Optimizer
 
 __all__ = ["SGD", "sgd"]
@@ -50,7 +50,9 @@ class SGD(Optimizer):
     The formula, its symbols and its references are those of
     :class:`lrcourse.numpy.SGD`; arguments, defaults and state (``momentum_buffer``)
     are those of ``torch.optim.SGD``. ``impl="loop"`` runs :func:`~lrcourse.torch.optim.sgd` eagerly,
-    ``impl="compiled"`` through ``torch.compile``.
+    ``impl="compiled"`` through ``torch.compile``. The hyperparameters, of every param
+    group, follow :meth:`lrcourse.numpy.SGD.check_hyperparameters`: stricter than
+    ``torch.optim.SGD``, which accepts inf, NaN, bools and any value for ``nesterov``.
 
     >>> import torch
     >>> from lrcourse.torch import SGD
@@ -64,6 +66,7 @@ class SGD(Optimizer):
     """
 
     update = staticmethod(sgd)
+    check_hyperparameters = staticmethod(lnp.SGD.check_hyperparameters)
 
     def __init__(
         self,
@@ -76,14 +79,6 @@ class SGD(Optimizer):
         *,
         impl: Impl = "loop",
     ) -> None:
-        check_nonnegative("lr", lr)
-        check_nonnegative("momentum", momentum)
-        check_between("dampening", dampening, 0.0, 1.0, high_open=False)
-        check_nonnegative("weight_decay", weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(
-                f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, dampening={dampening!r}"
-            )
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults, impl)
 
