@@ -84,10 +84,26 @@ def _lrs(optimizer) -> list[float]:
 # ----------------------------------------------------------------- basics
 
 
-def test_is_an_lrscheduler():
-    optimizer = torch.optim.SGD(_model().parameters(), lr=0.1)
-    scheduler = ScheduleLR(optimizer, Constant(0.1))
-    assert isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler)
+def test_the_rate_depends_on_the_step_alone_not_on_the_rates_before():
+    """step(epoch) jumps anywhere, forwards and back, and the rate is schedule(epoch) * scale there.
+
+    A scheduler that updates the previous rate (torch's recursive get_lr, or a counter
+    of calls) gives other rates after a jump; ScheduleLR reads the closed form at
+    last_epoch. torch deprecates step(epoch), hence the UserWarning filter.
+    """
+    model = _model()
+    optimizer = torch.optim.SGD(_groups(model), lr=1.0)
+    schedule = WarmRestarts(0.1, T_0=8, T_mult=2, restart_decay=0.8)
+    scheduler = ScheduleLR(optimizer, schedule)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for epoch in (25, 3, 60, 8, 0, 7):
+            scheduler.step(epoch)
+            assert scheduler.last_epoch == epoch
+            assert _lrs(optimizer) == pytest.approx([schedule(epoch) * s for s in SCALES], rel=1e-15)
+            assert scheduler.get_last_lr() == _lrs(optimizer)
+    _train_step(model, optimizer, scheduler, 0)  # an ordinary step carries on from epoch 7
+    assert _lrs(optimizer) == pytest.approx([schedule(8) * s for s in SCALES], rel=1e-15)
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
