@@ -188,8 +188,13 @@ def prepare(optimizer: Callable[..., Any], hyperparams: Mapping[str, Any],
     >>> runs.K, runs.swept["lr"].tolist(), runs.fixed
     (2, [0.01, 0.1], {'betas': (0.8, 0.99)})
     """
+    if isinstance(optimizer, type) and any(c.__module__.partition(".")[0] == "torch" for c in optimizer.__mro__):
+        raise TypeError(f"optimizer must be an lrcourse.numpy optimizer class, got the torch optimizer "
+                        f"{optimizer.__module__}.{optimizer.__qualname__}: a sweep updates its K runs with "
+                        f"lrcourse.numpy.{optimizer.__name__} (the same formula, on arrays of K values)")
     if not callable(optimizer):
-        raise TypeError(f"optimizer must be an lrcourse.numpy optimizer class, got {optimizer!r}")
+        raise TypeError(f"optimizer must be an lrcourse.numpy optimizer class (the class, not an instance: the "
+                        f"hyperparameters go to the sweep as keywords), got {optimizer!r}")
     check(isinstance(hyperparams, Mapping), "hyperparams", "a mapping of names to values", hyperparams, TypeError)
     structured = _structured(optimizer)
     swept, K = _swept_values(hyperparams, structured)

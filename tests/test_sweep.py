@@ -415,6 +415,14 @@ def test_vmap_loss_is_torch_cross_entropy_and_mse() -> None:
         (lambda: sweep("rosenbrock", lnp.SGD, lr=[0.1], steps=2), "problem must be an lrcourse.problems Problem"),
         (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(1.5, 0.9), steps=2), "betas\\[0\\] must be a finite number in \\[0, 1\\)"),
         (lambda: sweep(Beale(), lnp.SGD, lr=(0.1, "0.2"), steps=2), "lr must be a number or a non-empty 1-D list"),
+        (lambda: sweep_model(SoftmaxRegression(2, 2), torch.optim.Adam, lr=[0.1], steps=2, data=(1, 2)),
+         "optimizer must be an lrcourse.numpy optimizer class, got the torch optimizer torch.optim.adam.Adam: "
+         "a sweep updates its K runs with lrcourse.numpy.Adam"),
+        (lambda: sweep_model(SoftmaxRegression(2, 2), ltorch.SGD, lr=[0.1], steps=2, data=(1, 2)),
+         "got the torch optimizer lrcourse.torch.optim.sgd.SGD: a sweep updates its K runs with lrcourse.numpy.SGD"),
+        (lambda: sweep(Beale(), lnp.Adam(lr=0.1), lr=[0.1], steps=2),
+         "optimizer must be an lrcourse.numpy optimizer class \\(the class, not an instance: the hyperparameters go "
+         "to the sweep as keywords\\), got Adam\\(lr=0.1"),
         (lambda: sweep(Beale(), lnp.SGD, lr=[0.1, 1j], steps=2), "lr must be a number or a non-empty 1-D list"),
         (lambda: sweep(Beale(), lnp.SGD, lr=(0.1, [0.2, 0.3]), steps=2), "lr must be a number or a non-empty 1-D"),
         (lambda: sweep(Beale(), lnp.Adam, lr=[0.1], betas=(np.ones((2, 2)), 0.9), steps=2),
