@@ -107,7 +107,7 @@ class Adagrad(Optimizer):
             (wd,) = for_leaf(theta, self.weight_decay)
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ
         s = s + g * g
-        theta = theta - self.rate(s, lr=lr, t=t) * g  # θ ← θ − η_t g, η_t from s_t (see rate)
+        theta = theta - self.rate(s, lr=lr, t=t) * g  # θ ← θ − η_t g, η_t = α_t / (1 + (t − 1) η) / (√s_t + ε) (see rate)
         return theta, s
 
     def rate(self, s: Any, *, lr: Any, t: int) -> Any:
