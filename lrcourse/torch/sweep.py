@@ -53,8 +53,12 @@ def sweep_model(model: nn.Module, optimizer: Callable[..., Any], *, steps: int, 
 
     ``optimizer``, ``hyperparams`` and ``schedule`` are read as by
     :func:`lrcourse.sweep.sweep` (:func:`lrcourse.sweep.prepare`): each hyperparameter
-    given as a list or 1-D array of length ``K`` is swept, numbers are shared, and
-    with a ``schedule`` run ``k``'s rate at step ``t`` is ``lr[k] * schedule(t)``.
+    given as a list, a tuple of numbers or a 1-D array of length ``K`` is swept,
+    numbers are shared, ``betas=(0.8, 0.99)`` is one pair for every run (an item given
+    as a list sweeps that item), and with a ``schedule`` run ``k``'s rate at step
+    ``t`` is ``lr[k] * schedule(t)``. ``optimizer`` is an :mod:`lrcourse.numpy` class
+    (``lrcourse.numpy.Adam``, not ``torch.optim.Adam``): the ``K`` runs' weights are
+    arrays with a leading axis ``K``, which the NumPy optimizers update in one step.
 
     Every run starts from the module's current weights (the module itself is not
     modified), or, with ``x0``, each from its own: a list of ``K`` modules of the same
