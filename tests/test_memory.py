@@ -22,6 +22,7 @@ import pytest
 import lrcourse.numpy as lnp
 from lrcourse.numpy.tree import leaves_like, rebuild
 from lrcourse.problems import Quadratic
+from lrcourse.schedules import CosineDecay
 from lrcourse.sweep import sweep
 
 STEPS = 1000
@@ -87,19 +88,20 @@ def test_an_optimizer_holds_the_same_memory_at_every_step(name: str, no_cycle_co
     assert state.count == STEPS
 
 
-def test_a_sweep_frees_its_steps(no_cycle_collector: None) -> None:
+@pytest.mark.parametrize("schedule", [None, CosineDecay(1.0, total_steps=STEPS)], ids=["constant", "schedule"])
+def test_a_sweep_frees_its_steps(schedule: Any, no_cycle_collector: None) -> None:
     """A sweep of K = 5,000 runs for 1,000 steps holds, once done, its result and nothing more.
 
     Each step's arrays are (K, 2) floats, 80 kB: a leak of a few arrays per step would
     leave hundreds of MB behind. The result itself is the (K, steps + 1) losses and the
-    final params.
+    final params. With a schedule, each step also computes and checks K rates.
     """
     bowl = Quadratic(kappa=10.0)
     K = 5000
     lrs = np.linspace(0.01, 1.0, K)
-    sweep(bowl, lnp.Adam, lr=lrs, steps=10)  # warm up any caches before measuring
+    sweep(bowl, lnp.Adam, lr=lrs, steps=10, schedule=schedule)  # warm up any caches before measuring
     before = held()
-    result = sweep(bowl, lnp.Adam, lr=lrs, steps=STEPS)
+    result = sweep(bowl, lnp.Adam, lr=lrs, steps=STEPS, schedule=schedule)
     result_bytes = result.losses.nbytes + result.params.nbytes + sum(v.nbytes for v in result.hyperparams.values())
     extra = held() - before - result_bytes
     assert extra < 20 * K * 2 * 8, f"{extra / 2**20:.1f} MiB held beyond the result after {STEPS} steps"
