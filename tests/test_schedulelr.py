@@ -346,3 +346,11 @@ def test_a_negative_or_non_finite_lr_scale_is_refused():
         optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr_scale": scale}], lr=1.0)
         with pytest.raises(ValueError, match="lr_scale"):
             ScheduleLR(optimizer, Constant(0.1))
+
+
+def test_an_lr_scale_that_is_not_a_number_is_a_typeerror():
+    """True was taken for 1 and '0.5' failed later, in the multiplication; None, complex and lists too."""
+    for scale in (True, "0.5", None, 1j, [0.5]):
+        optimizer = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr_scale": scale}], lr=1.0)
+        with pytest.raises(TypeError, match="^lr_scale of param group 0 must be a real number"):
+            ScheduleLR(optimizer, Constant(0.1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -92,9 +92,12 @@ class Join(Schedule):
     boundaries: Sequence[float]
 
     def __post_init__(self) -> None:
+        check(isinstance(self.schedules, Iterable), "schedules", "a non-empty sequence of lrcourse schedules",
+              self.schedules, TypeError)
         schedules = tuple(self.schedules)
         check(len(schedules) >= 1 and all(isinstance(s, Schedule) for s in schedules),
               "schedules", "a non-empty sequence of lrcourse schedules", self.schedules)
+        check(isinstance(self.boundaries, Iterable), "boundaries", "a sequence of numbers", self.boundaries, TypeError)
         boundaries = tuple(self.boundaries)
         ok = len(boundaries) == len(schedules) - 1 and all(
             is_real(b) and 0 < b <= sys.float_info.max for b in boundaries)

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lrcourse.schedules._base import Schedule, cosine, linear, positive_lr
-from lrcourse.validation import MAX_STEPS, check, integer_field, real_field
+from lrcourse.validation import MAX_STEPS, check, flag, integer_field, real_field
 
 __all__ = ["Cyclic", "OneCycle"]
 
@@ -135,7 +135,7 @@ class OneCycle(Schedule):
         check(math.isfinite(max_lr / div / final_div), "final_div_factor",
               f"at least max_lr / div_factor / {largest:g} = {max_lr / div / largest:g}, so that the final rate "
               "is finite", final_div)
-        check(isinstance(self.three_phase, bool), "three_phase", "True or False", self.three_phase)
+        object.__setattr__(self, "three_phase", flag("three_phase", self.three_phase))
         ends = [end for end, _, _ in self._phases()]
         check(all(a < b for a, b in zip([0.0, *ends], ends)), "pct_start",
               f"such that every phase lasts at least one step (pct_start * total_steps > 1"

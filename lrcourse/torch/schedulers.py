@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -11,6 +10,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrcourse.schedules import Schedule
 from lrcourse.torch.runtime import set_lr
+from lrcourse.validation import check, integer, real
 
 __all__ = ["ScheduleLR", "torch_scheduler_lrs"]
 
@@ -45,13 +45,11 @@ class ScheduleLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, schedule: Schedule, last_epoch: int = -1) -> None:
-        if not isinstance(schedule, Schedule):
-            raise ValueError(f"schedule must be an lrcourse.schedules schedule, got {schedule!r}")
+        check(isinstance(optimizer, Optimizer), "optimizer", "a torch.optim.Optimizer", optimizer, TypeError)
+        check(isinstance(schedule, Schedule), "schedule", "an lrcourse.schedules schedule", schedule, TypeError)
         for i, group in enumerate(optimizer.param_groups):
-            scale = group.get("lr_scale", 1.0)
             # 0 is allowed: a group at rate zero is frozen (e.g. a pretrained body).
-            if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
-                raise ValueError(f"lr_scale of param group {i} must be a finite number >= 0, got {scale!r}")
+            real(f"lr_scale of param group {i}", group.get("lr_scale", 1.0), low=0.0)
         self.schedule = schedule
         super().__init__(optimizer, last_epoch)
 
@@ -98,7 +96,8 @@ def torch_scheduler_lrs(make_scheduler: Any, steps: int, lr: float = 1.0) -> lis
     >>> torch_scheduler_lrs(lambda opt: StepLR(opt, step_size=2, gamma=0.5), steps=5)
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    integer("steps", steps, low=0)
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=real("lr", lr, low=0.0))
     scheduler = make_scheduler(optimizer)
     lrs = []
     for _ in range(steps):
