@@ -139,8 +139,8 @@ def test_adding_dataset_is_seeded() -> None:
     "make, match",
     [
         (lambda: load("mnist"), "name must be one of \\('digits', 'breast_cancer', 'wine', 'diabetes'\\)"),
-        (lambda: load("wine", val_fraction=0.0), "val_fraction must be in \\(0, 1\\)"),
-        (lambda: load("wine", test_fraction=1.0), "test_fraction must be in \\(0, 1\\)"),
+        (lambda: load("wine", val_fraction=0.0), "val_fraction must be a finite number in \\(0, 1\\)"),
+        (lambda: load("wine", test_fraction=1.0), "test_fraction must be a finite number in \\(0, 1\\)"),
         (lambda: load("wine", val_fraction=0.5, test_fraction=0.5), "val_fraction \\+ test_fraction must be < 1"),
         (lambda: load("wine", classes=(0, 7)), "classes must be at least two distinct labels of wine"),
         (lambda: load("wine", classes=(1,)), "classes must be at least two"),
@@ -149,7 +149,7 @@ def test_adding_dataset_is_seeded() -> None:
         (lambda: load("wine").loader(batch_size=0), "batch_size must be an integer >= 1"),
         (lambda: load("diabetes").class_counts(), "class_counts needs a classification dataset"),
         (lambda: imbalanced(load("diabetes")), "imbalanced needs a classification dataset"),
-        (lambda: imbalanced(load("wine"), ratio=0.5), "ratio must be >= 1"),
+        (lambda: imbalanced(load("wine"), ratio=0.5), "ratio must be a finite number in \\[1, inf\\)"),
         (lambda: adding_problem(0, 10, np.random.default_rng()), "n must be an integer >= 1"),
         (lambda: adding_problem(4, 1, np.random.default_rng()), "length must be an integer >= 2"),
     ],
@@ -157,3 +157,36 @@ def test_adding_dataset_is_seeded() -> None:
 def test_bad_input_raises_value_error_naming_the_parameter(make, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_numpy_integers_are_integers() -> None:
+    """A seed, a size or a class label drawn from NumPy is accepted and gives what the int gives.
+
+    ``adding_problem`` refused ``np.int64(4)`` sequences ("n must be an integer"), which a
+    loop over ``np.arange`` produces.
+    """
+    X, y = adding_problem(np.int64(4), np.int64(6), np.random.default_rng(0))
+    expected = adding_problem(4, 6, np.random.default_rng(0))
+    np.testing.assert_array_equal(X, expected.X)
+    np.testing.assert_array_equal(y, expected.y)
+    a, b = adding(np.int64(6), n_train=np.int32(4), n_val=2, n_test=2, seed=np.int64(3)), adding(
+        6, n_train=4, n_val=2, n_test=2, seed=3)
+    np.testing.assert_array_equal(a.train.X, b.train.X)
+    mine = load("digits", classes=tuple(np.arange(5, 10)), seed=np.int64(1))
+    theirs = load("digits", classes=(5, 6, 7, 8, 9), seed=1)
+    assert mine.classes == theirs.classes == (5, 6, 7, 8, 9) and all(type(c) is int for c in mine.classes)
+    np.testing.assert_array_equal(mine.train.X, theirs.train.X)
+    np.testing.assert_array_equal(imbalanced(theirs, np.float32(4.0), seed=np.int64(2)).train.y,
+                                  imbalanced(theirs, 4.0, seed=2).train.y)
+
+
+@pytest.mark.parametrize("classes", [(True, False), (0.0, 1.0), ("0", "1"), 5])
+def test_classes_must_be_integer_labels(classes) -> None:
+    """``(True, False)`` was read as the labels 1 and 0; a float label is not a label."""
+    with pytest.raises(TypeError, match="classes must be a sequence of integer labels"):
+        load("wine", classes=classes)
+
+
+def test_classes_may_be_any_iterable_of_labels() -> None:
+    """A generator of labels is read once: the check does not use it up."""
+    assert load("wine", classes=(c for c in (2, 0))).classes == (2, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrcourse.torch.data.tabular import Dataset, Split
+from lrcourse.validation import check, integer
 
 __all__ = ["adding_problem", "adding"]
 
@@ -38,10 +39,9 @@ def adding_problem(n: int, length: int, rng: np.random.Generator, dtype: type = 
     >>> bool(np.allclose(y, (X[..., 0] * X[..., 1]).sum(axis=1)))
     True
     """
-    if not (isinstance(n, int) and n >= 1):
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if not (isinstance(length, int) and length >= 2):
-        raise ValueError(f"length must be an integer >= 2, got {length!r}")
+    n, length = integer("n", n, low=1), integer("length", length, low=2)
+    check(isinstance(rng, np.random.Generator), "rng", "a numpy.random.Generator (np.random.default_rng(seed))", rng,
+          TypeError)
     half = length // 2
     values = rng.uniform(0.0, 1.0, size=(n, length))
     markers = np.zeros((n, length))
@@ -64,6 +64,8 @@ def adding(length: int = 50, *, n_train: int = 2000, n_val: int = 500, n_test: i
     >>> data.train.X.shape, data.task, data.n_features
     ((8, 20, 2), 'regression', 2)
     """
-    rng = np.random.default_rng(seed)
-    train, val, test = (adding_problem(n, length, rng, dtype) for n in (n_train, n_val, n_test))
+    length = integer("length", length, low=2)
+    sizes = [integer(name, size, low=1) for name, size in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test))]
+    rng = np.random.default_rng(integer("seed", seed, low=0))
+    train, val, test = (adding_problem(n, length, rng, dtype) for n in sizes)
     return Dataset(f"adding (T={length})", "regression", train, val, test)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 
@@ -11,6 +13,7 @@ from numpy.typing import NDArray
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from lrcourse.torch.device import get_device
+from lrcourse.validation import check, flag, integer, real
 
 __all__ = ["Split", "Dataset", "load", "imbalanced", "NAMES"]
 
@@ -133,18 +136,24 @@ def load(name: str, *, seed: int = 0, val_fraction: float = 0.2, test_fraction: 
     """
     from sklearn.model_selection import train_test_split
 
-    if name not in NAMES:
-        raise ValueError(f"name must be one of {NAMES}, got {name!r}")
-    for label, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < fraction < 1:
-            raise ValueError(f"{label} must be in (0, 1), got {fraction!r}")
-    if val_fraction + test_fraction >= 1:
-        raise ValueError(f"val_fraction + test_fraction must be < 1, got {val_fraction + test_fraction!r}")
+    check(name in NAMES, "name", f"one of {NAMES}", name)
+    seed = integer("seed", seed, low=0, high=2**32 - 1)  # scikit-learn's random_state
+    val_fraction = real("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    test_fraction = real("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    check(val_fraction + test_fraction < 1, "val_fraction + test_fraction", "< 1", val_fraction + test_fraction)
+    standardize = flag("standardize", standardize)
+    if classes is not None:
+        allowed = "a sequence of integer labels (or None)"
+        check(isinstance(classes, Iterable) and not isinstance(classes, (str, bytes)), "classes", allowed, classes,
+              TypeError)
+        classes = tuple(classes)
+        check(all(isinstance(c, numbers.Integral) and not isinstance(c, (bool, np.bool_)) for c in classes),
+              "classes", allowed, classes, TypeError)
     X, y = _bundled(name)
     task = "regression" if name == "diabetes" else "classification"
     labels: tuple[int, ...] = ()
     if task == "classification":
-        labels = tuple(int(c) for c in np.unique(y)) if classes is None else tuple(classes)
+        labels = tuple(int(c) for c in (np.unique(y) if classes is None else classes))
         unknown = sorted(set(labels) - set(np.unique(y).tolist()))
         if unknown or len(set(labels)) != len(labels) or len(labels) < 2:
             raise ValueError(f"classes must be at least two distinct labels of {name}, "
@@ -188,11 +197,11 @@ def imbalanced(data: Dataset, ratio: float = 10.0, *, seed: int = 0) -> Dataset:
     >>> digits.class_counts("train").tolist()
     [107, 84, 64, 51, 39, 30, 23, 18, 13, 11]
     """
+    check(isinstance(data, Dataset), "data", "a Dataset (what load returns)", data, TypeError)
     if data.task != "classification":
         raise ValueError(f"imbalanced needs a classification dataset, {data.name} is {data.task}")
-    if not ratio >= 1:
-        raise ValueError(f"ratio must be >= 1, got {ratio!r}")
-    rng = np.random.default_rng(seed)
+    ratio = real("ratio", ratio, low=1.0)
+    rng = np.random.default_rng(integer("seed", seed, low=0))
     keep_fraction = ratio ** (-np.arange(data.n_classes) / (data.n_classes - 1))
 
     def subsample(split: Split) -> Split:
