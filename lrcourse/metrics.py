@@ -21,6 +21,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lrcourse.validation import flag, integer, real
+
 __all__ = ["per_class_recall", "balanced_accuracy", "Window", "good_window", "Interval", "paired_interval"]
 
 
@@ -52,8 +54,7 @@ def per_class_recall(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ND
     >>> per_class_recall([0, 1, 2, 2], [[0, 1, 2, 0], [1, 1, 1, 1]], n_classes=3).tolist()
     [[1.0, 1.0, 0.5], [0.0, 1.0, 0.0]]
     """
-    if not (isinstance(n_classes, (int, np.integer)) and not isinstance(n_classes, bool) and n_classes >= 2):
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+    n_classes = integer("n_classes", n_classes, low=2)
     truth = _labels("y_true", y_true, n_classes)
     if truth.ndim != 1:
         raise ValueError(f"y_true must be one-dimensional, got shape {truth.shape}")
@@ -113,6 +114,8 @@ def good_window(rates: ArrayLike, scores: ArrayLike, tolerance: float, *, higher
     >>> good_window(rates, [0.50, 0.93, 0.95, 0.20, 0.10], tolerance=0.02)
     Window(low=0.01, high=0.1, decades=1.0, at_edge=False)
     """
+    tolerance = real("tolerance", tolerance, low=0.0)
+    higher_is_better = flag("higher_is_better", higher_is_better)
     grid = np.asarray(rates, dtype=np.float64)
     values = np.asarray(scores, dtype=np.float64)
     if grid.ndim != 1 or len(grid) == 0:
@@ -121,9 +124,6 @@ def good_window(rates: ArrayLike, scores: ArrayLike, tolerance: float, *, higher
         raise ValueError(f"scores must have the shape of rates, {grid.shape}, got {values.shape}")
     if not (np.all(np.isfinite(grid)) and np.all(grid > 0) and np.all(np.diff(grid) > 0)):
         raise ValueError(f"rates must be finite, > 0 and increasing, got {grid.tolist()}")
-    if not (isinstance(tolerance, (int, float, np.integer, np.floating)) and not isinstance(tolerance, bool)
-            and np.isfinite(tolerance) and tolerance >= 0):
-        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
     signed = values if higher_is_better else -values
     signed = np.where(np.isfinite(signed), signed, -np.inf)  # a failed run is never good
     if np.all(np.isinf(signed)):
@@ -194,6 +194,7 @@ def paired_interval(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Int
     """
     from scipy import stats
 
+    confidence = real("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
     first = np.asarray(a, dtype=np.float64)
     second = np.asarray(b, dtype=np.float64)
     if first.ndim != 1 or first.shape != second.shape:
@@ -202,8 +203,6 @@ def paired_interval(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Int
         raise ValueError(f"a and b must hold at least 2 pairs for an interval, got {len(first)}")
     if not (np.all(np.isfinite(first)) and np.all(np.isfinite(second))):
         raise ValueError("a and b must be finite: a diverged run has no difference to average")
-    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     d = first - second
     n = len(d)
     half = float(stats.t.ppf((1 + confidence) / 2, df=n - 1) * d.std(ddof=1) / np.sqrt(n))

@@ -50,7 +50,6 @@ def test_a_majority_only_classifier_is_exposed():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(y_true=[0, 1], y_pred=[0, 1], n_classes=1), "n_classes"),
-    (dict(y_true=[0, 1], y_pred=[0, 1], n_classes=True), "n_classes"),
     (dict(y_true=[0, 2], y_pred=[0, 1], n_classes=2), r"y_true must hold labels in \[0, 1\]"),
     (dict(y_true=[0, 1], y_pred=[0, -1], n_classes=2), "y_pred must hold labels"),
     (dict(y_true=[0, 1], y_pred=[0, 1, 1], n_classes=2), "last axis"),
@@ -96,8 +95,6 @@ def test_window_for_a_loss_and_with_failed_runs():
     ([], [], 0.1, "non-empty"),
     ([0.01, 0.1], [1.0, 0.5], -0.1, "tolerance"),
     ([0.01, 0.1], [1.0, 0.5], float("nan"), "tolerance"),
-    ([0.01, 0.1], [1.0, 0.5], True, "tolerance"),
-    ([0.01, 0.1], [1.0, 0.5], "0.1", "tolerance"),
     ([0.01, 0.1], [np.nan, np.nan], 0.1, "every run failed"),
 ])
 def test_window_rejects_bad_input(rates, scores, tolerance, match):
@@ -132,3 +129,31 @@ def test_paired_interval_verdicts():
 def test_paired_interval_rejects_bad_input(a, b, kwargs, match):
     with pytest.raises(ValueError, match=match):
         paired_interval(a, b, **kwargs)
+
+
+def test_a_number_of_the_wrong_kind_is_a_type_error_naming_it():
+    """A bool, a string or None where a number or a flag is asked for: TypeError, not a ValueError or a wrong answer.
+
+    ``higher_is_better="no"`` was read as true, and ``confidence=None`` reached scipy.
+    """
+    cases = [
+        (lambda: per_class_recall([0, 1], [0, 1], n_classes=True), "n_classes must be an integer >= 2, got True"),
+        (lambda: good_window([0.01, 0.1], [1.0, 0.5], True), "tolerance must be a real number, got True"),
+        (lambda: good_window([0.01, 0.1], [1.0, 0.5], "0.1"), "tolerance must be a real number"),
+        (lambda: good_window([0.01, 0.1], [1.0, 0.5], 0.1, higher_is_better="no"),
+         "higher_is_better must be True or False, got 'no'"),
+        (lambda: paired_interval([1.0, 2.0], [0.0, 0.0], None), "confidence must be a real number, got None"),
+    ]
+    for call, match in cases:
+        with pytest.raises(TypeError, match=match):
+            call()
+
+
+def test_numpy_scalars_are_numbers():
+    """What a sweep's arrays give (np.float32, np.int64, NumPy bools) is accepted, with the same result."""
+    rates, scores = [0.001, 0.01, 0.1, 1.0], [0.5, 0.94, 0.95, 0.2]
+    assert good_window(rates, scores, np.float32(0.02), higher_is_better=np.bool_(True)) == good_window(
+        rates, scores, 0.02)
+    assert paired_interval([0.9, 0.93, 0.92], [0.9, 0.91, 0.91], np.float32(0.9)) == paired_interval(
+        [0.9, 0.93, 0.92], [0.9, 0.91, 0.91], float(np.float32(0.9)))
+    assert per_class_recall([0, 1, 1], [0, 1, 0], np.int64(2)).tolist() == [1.0, 0.5]
