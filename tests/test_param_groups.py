@@ -145,3 +145,52 @@ def test_bad_input(kwargs, name):
 def test_a_model_without_parameters_is_a_clear_error():
     with pytest.raises(ValueError, match="model must have parameters"):
         layerwise_param_groups(nn.ReLU(), lr=0.1, verbose=False)
+
+
+def sequential() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"layers": "02"}, "layers must be a sequence of submodule names"),  # was read as ["0", "2"]
+    ({"layers": [0, 2]}, "layers must be a sequence of submodule names"),
+    ({"verbose": "no"}, "verbose must be True or False"),  # was read as true
+    ({"freeze": True}, "freeze must be an integer"),  # was one frozen layer
+    ({"lr": "0.1"}, "lr must be a real number"),
+    ({"decay": None}, "decay must be a real number"),
+])
+def test_a_value_of_the_wrong_kind_is_a_type_error(kwargs, match):
+    arguments = {"lr": 0.1, "verbose": False, **kwargs}
+    with pytest.raises(TypeError, match=match):
+        layerwise_param_groups(sequential(), **arguments)
+
+
+def test_numpy_scalars_give_the_groups_python_numbers_give():
+    """A rate from a NumPy grid (np.float32 too) and a NumPy count are numbers; np.float32 was refused."""
+    def rates(lr, decay, freeze):
+        groups = layerwise_param_groups(sequential(), lr, decay=decay, freeze=freeze, verbose=False)
+        return [(group["name"], group["lr"], group["lr_scale"]) for group in groups]
+
+    assert rates(np.float32(0.5), np.float64(2.0), np.int64(0)) == rates(0.5, 2.0, 0) == [
+        ("0", 0.25, 0.5), ("2", 0.5, 1.0)]
+    assert rates(0.5, 2, np.int64(1)) == [("2", 0.5, 1.0)]
+
+
+def test_the_table_counts_a_group_given_one_tensor():
+    """torch accepts ``{"params": tensor}``; the table counted that tensor's rows, not the tensor."""
+    model = nn.Linear(2, 3)
+    table = param_groups_table([{"params": model.weight, "lr": 0.1}, {"params": [model.bias], "lr": 0.1}], model)
+    assert table.splitlines()[1].split()[:2] == ["0", "6"]
+    assert table.splitlines()[-1].split() == ["trainable", "9", "of", "9"]
+
+
+@pytest.mark.parametrize(("groups", "model", "match"), [
+    ({"params": []}, None, "groups must be a list of param groups"),
+    ([[torch.zeros(1)]], None, "groups must be a list of param groups"),
+    ([{"lr": 0.1}], None, "groups must be a list of param groups"),
+    ([], "model", "model must be a torch.nn.Module or None"),
+])
+def test_the_table_refuses_what_is_not_groups(groups, model, match):
+    with pytest.raises(TypeError, match=match):
+        param_groups_table(groups, model)

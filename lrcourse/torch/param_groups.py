@@ -22,13 +22,13 @@ trainable                    2,778 of 2,778
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import torch  # noqa: F401 (the doctests use it)
+import torch
 from torch import nn
 
-from lrcourse.validation import check
+from lrcourse.validation import check, flag, integer, real
 
 __all__ = ["layerwise_param_groups", "default_layers", "param_groups_table"]
 
@@ -80,12 +80,20 @@ def layerwise_param_groups(model: nn.Module, lr: float, *, decay: float = 2.6,
         classification. ACL.
         Karpathy, A. (2022). nanoGPT, ``model.py``, ``configure_optimizers``.
     """
-    check(isinstance(lr, (int, float)) and lr > 0, "lr", "a number > 0", lr)
-    check(isinstance(decay, (int, float)) and decay >= 1, "decay", "a number >= 1", decay)
-    check(isinstance(weight_decay, (int, float)) and weight_decay >= 0, "weight_decay", "a number >= 0", weight_decay)
-    owned = _layer_params(model, list(default_layers(model) if layers is None else layers))
+    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
+    lr = real("lr", lr, low=0.0, low_open=True)
+    decay = real("decay", decay, low=1.0)
+    weight_decay = real("weight_decay", weight_decay, low=0.0)
+    freeze = integer("freeze", freeze, low=0)
+    verbose = flag("verbose", verbose)
+    if layers is not None:
+        names = "a sequence of submodule names (or None)"
+        check(isinstance(layers, Iterable) and not isinstance(layers, str), "layers", names, layers, TypeError)
+        layers = list(layers)
+        check(all(isinstance(name, str) for name in layers), "layers", names, layers, TypeError)
+    owned = _layer_params(model, default_layers(model) if layers is None else layers)
     n = len(owned)
-    check(isinstance(freeze, int) and 0 <= freeze < n, "freeze", f"an integer in [0, {n - 1}] ({n} layers)", freeze)
+    check(freeze < n, "freeze", f"an integer in [0, {n - 1}] ({n} layers)", freeze)
     groups = []
     for depth, (name, params) in enumerate(owned.items()):
         frozen = depth < freeze
@@ -141,13 +149,20 @@ def param_groups_table(groups: Sequence[dict[str, Any]], model: nn.Module | None
     0                                6       0.1         -             -
     bias                             3      0.01         -             -
     """
+    allowed = "a list of param groups (dicts with 'params', as optimizer.param_groups)"
+    check(isinstance(groups, Sequence) and not isinstance(groups, str)
+          and all(isinstance(group, Mapping) and "params" in group for group in groups), "groups", allowed, groups,
+          TypeError)
+    check(model is None or isinstance(model, nn.Module), "model", "a torch.nn.Module or None", model, TypeError)
+
     def show(value: Any) -> str:
         return "-" if value is None else f"{float(value):.4g}"
 
     lines = [f"{'group':<24}{'params':>10}{'lr':>10}{'lr_scale':>10}{'weight_decay':>14}"]
     counted: set[int] = set()
     for i, group in enumerate(groups):
-        params = list(group["params"])
+        # a group's params may be one tensor, as torch's add_param_group allows
+        params = [group["params"]] if isinstance(group["params"], torch.Tensor) else list(group["params"])
         counted.update(id(p) for p in params)
         lines.append(f"{str(group.get('name', i)):<24}{sum(p.numel() for p in params):>10,}"
                      f"{show(group.get('lr')):>10}{show(group.get('lr_scale')):>10}"
