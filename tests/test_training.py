@@ -355,6 +355,32 @@ def test_bad_data_raises_value_error() -> None:
             device="cpu")
 
 
+def test_train_step_checks_its_arguments_as_fit_does() -> None:
+    """An optimizer of another model trained nothing and said nothing; clip 0 zeroed the step; '1' reached torch."""
+    from lrcourse.torch.training import train_step
+
+    model = SoftmaxRegression(2, 2)
+    x, y = torch.randn(4, 2, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 0, 1])
+    before = [p.detach().clone() for p in model.parameters()]
+    cases = [({"optimizer": torch.optim.SGD(SoftmaxRegression(2, 2).parameters(), lr=0.1)}, ValueError,
+              "optimizer must be built on the model's parameters"),
+             ({"model": "mlp"}, TypeError, "model must be a torch.nn.Module"),
+             ({"loss_fn": "mse"}, TypeError, "loss_fn must be a function"),
+             ({"clip": "1"}, TypeError, "clip must be a real number"),
+             ({"clip": 0.0}, ValueError, "clip must be a number in \\(0, inf\\]"),
+             ({"clip": math.nan}, ValueError, "clip must be a number in \\(0, inf\\]")]
+    for change, error, match in cases:
+        arguments = {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
+                     "loss_fn": default_loss, "x": x, "y": y, **change}
+        with pytest.raises(error, match=match):
+            train_step(**arguments)
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before))
+    # clip=inf only measures, as clip=None does; loss_fn=None is fit's default loss
+    _, measured = train_step(model, torch.optim.SGD(model.parameters(), lr=0.0), None, x, y, clip=math.inf)
+    _, unclipped = train_step(model, torch.optim.SGD(model.parameters(), lr=0.0), default_loss, x, y)
+    assert measured == unclipped > 0
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_fit_on_cuda_matches_the_cpu(wine64) -> None:

@@ -121,16 +121,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     default it does in a terminal or notebook, not when the output is a file or a
     pipe, and never when the environment variable ``LRCOURSE_PROGRESS`` is ``0``.
     """
-    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
-    check(isinstance(optimizer, torch.optim.Optimizer), "optimizer",
-          "a torch.optim.Optimizer (of lrcourse.torch or torch.optim) built on the model's parameters", optimizer,
-          TypeError)
-    own = {id(p) for p in model.parameters()}
-    check(any(id(p) in own for group in optimizer.param_groups for p in group["params"]), "optimizer",
-          "built on the model's parameters (it holds none of them: was it built on another model?)",
-          optimizer)
-    check(loss_fn is None or callable(loss_fn), "loss_fn", "a function loss_fn(output, target) or None", loss_fn,
-          TypeError)
+    clip = _check_step(model, optimizer, loss_fn, clip, finite_clip=True)
     check(scheduler is None or isinstance(scheduler, (Schedule, LRScheduler, ReduceLROnPlateau)), "scheduler",
           "a torch scheduler or an lrcourse schedule (or None)", scheduler, TypeError)
     if (steps is None) == (epochs is None):
@@ -138,8 +129,6 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     for name, value in (("steps", steps), ("epochs", epochs), ("eval_every", eval_every)):
         if value is not None:
             integer(name, value, low=1)
-    if clip is not None:
-        clip = real("clip", clip, low=0.0, low_open=True)
     seed = integer("seed", seed, low=0)
     show_progress(progress)  # checks it
     check_data(data)
@@ -178,7 +167,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
             epoch_losses = []
             for x, y in one_epoch(data):
                 history.lrs.append(tuple(float(group["lr"]) for group in optimizer.param_groups))
-                loss, grad_norm = train_step(model, optimizer, loss_fn, x.to(device), y.to(device), clip)
+                loss, grad_norm = _train_step(model, optimizer, loss_fn, x.to(device), y.to(device), clip)
                 history.loss.append(loss)
                 history.grad_norm.append(grad_norm)
                 epoch_losses.append(loss)
@@ -198,15 +187,43 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, data: Data, *,
     return history
 
 
+def _check_step(model: Any, optimizer: Any, loss_fn: Any, clip: Any, *, finite_clip: bool) -> float | None:
+    """Check the arguments of an update, for :func:`fit` and :func:`train_step`; return ``clip`` as a float or None.
+
+    ``finite_clip=False`` allows ``clip=inf`` (measure the norm, clip nothing).
+    """
+    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
+    check(isinstance(optimizer, torch.optim.Optimizer), "optimizer",
+          "a torch.optim.Optimizer (of lrcourse.torch or torch.optim) built on the model's parameters", optimizer,
+          TypeError)
+    own = {id(p) for p in model.parameters()}
+    check(any(id(p) in own for group in optimizer.param_groups for p in group["params"]), "optimizer",
+          "built on the model's parameters (it holds none of them: was it built on another model?)",
+          optimizer)
+    check(loss_fn is None or callable(loss_fn), "loss_fn", "a function loss_fn(output, target) or None", loss_fn,
+          TypeError)
+    return None if clip is None else real("clip", clip, low=0.0, low_open=True, finite=finite_clip)
+
+
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
-               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-               clip: float | None = None) -> tuple[float, float]:
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None, x: torch.Tensor,
+               y: torch.Tensor, clip: float | None = None) -> tuple[float, float]:
     """Apply one update on the batch ``(x, y)``; return the loss before it and the gradient norm.
 
     The norm is the L2 norm of all the optimizer's gradients together, measured before
-    clipping them to ``clip``. A NaN or infinite loss is returned with a NaN norm, and
-    no update is made.
+    clipping them to ``clip`` (> 0; ``inf`` or ``None`` only measures it). A NaN or
+    infinite loss is returned with a NaN norm, and no update is made. ``loss_fn``
+    ``None`` is :func:`default_loss`. The arguments are checked as :func:`fit` checks
+    them.
     """
+    clip = _check_step(model, optimizer, loss_fn, clip, finite_clip=False)
+    return _train_step(model, optimizer, loss_fn or default_loss, x, y, clip)
+
+
+def _train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
+                loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+                clip: float | None) -> tuple[float, float]:
+    """:func:`train_step` on checked arguments (:func:`fit` checks them once, not at every step)."""
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     value = loss.item()
