@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check", "is_real", "real", "integer", "flag", "hyperparameter", "interval", "nonfinite_error", "real_field",
-           "integer_field", "check_nonnegative", "check_between", "real_array", "MAX_STEPS", "learning_rate"]
+           "integer_field", "real_array", "MAX_STEPS", "learning_rate"]
 
 
 def check(ok: bool, name: str, allowed: str, value: object, error: type[Exception] = ValueError) -> None:
@@ -224,28 +224,3 @@ def integer_field(obj: object, name: str, *, low: int = 0, high: float = math.in
     object.__setattr__(obj, name, value)
     return value
 
-
-def check_nonnegative(name: str, value: Any) -> None:
-    """Raise ``ValueError`` naming ``name`` unless every value is >= 0 (NaN is not).
-
-    >>> check_nonnegative("lr", np.array([0.1, -0.1]))
-    Traceback (most recent call last):
-    ...
-    ValueError: lr must be >= 0, got array([ 0.1, -0.1])
-    """
-    if not bool(np.all(_array(value) >= 0)):
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-
-
-def check_between(name: str, value: Any, low: float, high: float, *, high_open: bool) -> None:
-    """Raise ``ValueError`` naming ``name`` unless every value is in [low, high) or [low, high]."""
-    value_array = _array(value)
-    below_high = value_array < high if high_open else value_array <= high
-    if not bool(np.all((value_array >= low) & below_high)):
-        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-
-
-def _array(value: Any) -> Any:
-    # A NumPy or CuPy array is compared where it lives; a number or a list becomes a NumPy array.
-    return value if hasattr(value, "__array_function__") else np.asarray(value)

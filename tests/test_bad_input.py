@@ -375,10 +375,6 @@ def validation_lines() -> list[Line]:
              NONNEGATIVE + PER_RUN + out([0.1, -1.0]), name="x"),
         line(v.learning_rate, "per_run", lambda x: v.learning_rate("x", x, per_run=False), 0.1,
              NONNEGATIVE + SCALAR + either(lambda step: 0.1), name="x"),
-        line(v.check_nonnegative, "value", lambda x: v.check_nonnegative("x", x), 0.5,
-             NONNEGATIVE + out([0.1, -1.0]), name="x"),
-        line(v.check_between, "value", lambda x: v.check_between("x", x, 0.0, 1.0, high_open=True), 0.5,
-             REAL + out(-1.0, 1.0), name="x"),
     ]
 
 
