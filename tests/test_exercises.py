@@ -93,3 +93,70 @@ def test_random_cases_are_reproducible():
 def test_the_notebook_display_carries_the_message():
     result = CheckResult(False, "✗ wrong\n  details")
     assert "✗ wrong  \n  details" in result._repr_markdown_() and "#D55E00" in result._repr_markdown_()
+
+
+# ------------------------------------------------- a starter that is not attempted yet
+
+
+def starter(theta, grad, lr):
+    raise NotImplementedError("write your code here")
+
+
+def test_a_starter_is_not_attempted_neither_passed_nor_failed():
+    # a missing solution is reported rather than raised, and in neutral words
+    result = check(starter, gd_step, CASES, name="step", hint="subtract lr times the gradient")
+    assert result.status == "not attempted" and not result.attempted
+    assert not result.passed and not bool(result)
+    assert result.message.startswith("○ step: not attempted yet.")
+    # no cross, no exception name as an error, no array dump and no hint for code not yet written
+    assert "✗" not in result.message and "array(" not in result.message and "Hint" not in result.message
+    assert str(result) == result.message
+
+
+def test_not_attempted_is_displayed_in_a_neutral_colour():
+    shown = check(starter, gd_step, CASES)._repr_markdown_()
+    assert "#666666" in shown and "#D55E00" not in shown and "green" not in shown
+    assert check(gd_step, gd_step, CASES).status == "passed"
+    assert check(lambda t, g, a: t + a * g, gd_step, CASES).status == "failed"
+
+
+def test_a_placeholder_of_the_readers_own_wording_is_not_attempted_and_its_words_are_kept():
+    def placeholder(theta, grad, lr):
+        raise NotImplementedError("TODO: the momentum term")
+
+    result = check(placeholder, gd_step, CASES)
+    assert result.status == "not attempted" and "(It raised NotImplementedError: TODO: the momentum term.)" in result.message
+
+
+def test_not_implemented_on_a_later_case_is_a_failure():
+    # the function was written and works on some inputs: an unfinished branch is reported with its inputs
+    def partial(theta, grad, lr):
+        if lr > 0.5:
+            raise NotImplementedError("large rates")
+        return theta - lr * grad
+
+    cases = [(np.ones(2), np.ones(2), 0.1), (np.ones(2), np.ones(2), 0.9)]
+    result = check(partial, gd_step, cases)
+    assert result.status == "failed"
+    assert result.message.startswith("✗ your function raised NotImplementedError: large rates")
+    assert "on case 2 of 2" in result.message
+
+
+def test_not_implemented_from_inside_the_package_is_a_failure():
+    # an abstract method of lrcourse reached by the reader's code is a bug in the attempt, not a starter
+    from lrcourse.schedules._base import Schedule
+
+    class Unfinished(Schedule):
+        pass
+
+    def uses_the_base_class(theta, grad, lr):
+        return theta - Unfinished()(0) * grad
+
+    result = check(uses_the_base_class, gd_step, CASES)
+    assert result.status == "failed" and "raised NotImplementedError" in result.message
+
+
+def test_a_result_that_passed_was_attempted():
+    with pytest.raises(ValueError, match="not attempted"):
+        CheckResult(True, "✓", attempted=False)
+    assert CheckResult(False, "✗ wrong").status == "failed"

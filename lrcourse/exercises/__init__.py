@@ -17,11 +17,23 @@ True
 False
 >>> print(result.message.splitlines()[0])
 ✗ step disagrees with the reference on case 1 of 5.
+
+A starter that still raises ``NotImplementedError`` is neither right nor wrong: the
+report says, in neutral words, that it is not attempted yet (and, not having passed,
+it is false).
+
+>>> def starter(x, a):
+...     raise NotImplementedError("write your code here")
+>>> result = check(starter, reference, cases, name="step")
+>>> result.status, bool(result)
+('not attempted', False)
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import sysconfig
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +45,30 @@ __all__ = ["CheckResult", "check", "random_cases"]
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of a check: ``passed`` and a plain-language ``message``.
+    """The outcome of a check: ``passed``, ``attempted`` and a plain-language ``message``.
 
-    In a notebook it displays as its message; ``bool(result)`` is ``passed``, so a
-    solution cell can ``assert check_…(solution)``.
+    Three states (:attr:`status`): ``"passed"``; ``"failed"``, where the message says
+    what went wrong; and ``"not attempted"``, for a starter whose body still raises
+    ``NotImplementedError``: neither a pass nor a failure, and shown in neutral words
+    and colour. ``bool(result)`` is ``passed`` (so ``False`` unless it passed), so a
+    solution cell can ``assert check_…(solution)``. In a notebook it displays as its
+    message.
     """
 
     passed: bool
     message: str
+    attempted: bool = True
+
+    def __post_init__(self) -> None:
+        if self.passed and not self.attempted:
+            raise ValueError("a check that was not attempted cannot have passed")
+
+    @property
+    def status(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"not attempted"``."""
+        if not self.attempted:
+            return "not attempted"
+        return "passed" if self.passed else "failed"
 
     def __bool__(self) -> bool:
         return self.passed
@@ -49,7 +77,7 @@ class CheckResult:
         return self.message
 
     def _repr_markdown_(self) -> str:
-        colour = "green" if self.passed else "#D55E00"
+        colour = {"passed": "green", "failed": "#D55E00", "not attempted": "#666666"}[self.status]
         body = self.message.replace("\n", "  \n")
         return f'<span style="color:{colour}">{body}</span>'
 
@@ -118,6 +146,32 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
                 f"{float(difference[where]):.3g}" + (f" at index {tuple(int(i) for i in where)}" if where else ""))
 
 
+_LIBRARY_DIRS = tuple(os.path.normcase(os.path.realpath(d)) + os.sep for d in {
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # the lrcourse package
+    *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+})
+
+
+def _raised_by_the_reader(error: BaseException) -> bool:
+    """Whether ``error`` was raised in the reader's own code, not inside lrcourse or a library."""
+    frame = error.__traceback__
+    if frame is None:
+        return False
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    filename = os.path.normcase(os.path.realpath(frame.tb_frame.f_code.co_filename))
+    return not filename.startswith(_LIBRARY_DIRS)
+
+
+def _not_attempted(name: str, error: NotImplementedError) -> CheckResult:
+    said = str(error)
+    message = (f"○ {name}: not attempted yet. Replace `raise NotImplementedError(…)` with your code, "
+               "then run this cell again to check it.")
+    if said and said != "write your code here":
+        message += f"\n  (It raised NotImplementedError: {said}.)"
+    return CheckResult(False, message, attempted=False)
+
+
 def check(candidate: Callable[..., Any], reference: Callable[..., Any], cases: Iterable[Any], *,
           name: str = "your function", rtol: float = 1e-9, atol: float = 1e-12,
           hint: str | None = None) -> CheckResult:
@@ -129,6 +183,12 @@ def check(candidate: Callable[..., Any], reference: Callable[..., Any], cases: I
     rather than corrupting the reference's inputs. Outputs are compared as float
     arrays with ``rtol`` and ``atol``; a tuple output is compared element by element.
     ``hint``, if given, is added to a failing report.
+
+    A ``NotImplementedError`` raised by the reader's own code on the first case (the
+    starter's ``raise NotImplementedError("write your code here")``) gives a result
+    that is not attempted (:attr:`CheckResult.status`), without inputs or hint. One
+    raised later, or from inside lrcourse or a library the reader called, is a failure
+    like any other exception.
     """
     if not callable(candidate):
         return CheckResult(False, f"✗ {name} is not a function: got {type(candidate).__name__}.")
@@ -141,6 +201,8 @@ def check(candidate: Callable[..., Any], reference: Callable[..., Any], cases: I
         try:
             got = _call(candidate, given)
         except Exception as error:  # the reader's code: any failure is a result to report
+            if isinstance(error, NotImplementedError) and number == 1 and _raised_by_the_reader(error):
+                return _not_attempted(name, error)
             message = (f"✗ {name} raised {type(error).__name__}: {error}\n"
                        f"  on case {number} of {len(cases)}, with inputs {_describe(case)}.")
             return CheckResult(False, message + (f"\n  Hint: {hint}" if hint else ""))
