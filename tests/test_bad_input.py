@@ -636,6 +636,8 @@ TABLE: list[Line] = [
     line(runtime.cycle, "data", lambda v: next(runtime.cycle(v)), batch(), either(None, 5, [], "xy",
          (torch.zeros(2), torch.zeros(2), torch.zeros(2)))),
     line(runtime.one_epoch, "data", lambda v: next(runtime.one_epoch(v)), batch(), either(None, 5, [], "xy")),
+    line(runtime.check_data, "data", lambda v: runtime.check_data(v), batch(),
+         either(None, 5, torch.zeros(2), (torch.zeros(2),), (torch.zeros(2), torch.zeros(2), torch.zeros(2)))),
     line(runtime.one_epoch, "empty_ok", lambda v: list(runtime.one_epoch([], empty_ok=v)), True, FLAG),
     line(runtime.show_progress, "progress", lambda v: runtime.show_progress(v), False, PROGRESS),
     line(runtime.progress_bar, "progress", lambda v: runtime.progress_bar(3, v, "x").close(), False, PROGRESS),
