@@ -24,7 +24,7 @@ class RMSpropState(NamedTuple):
     ``count + 1``); ``nu`` is :math:`v`, the running mean of squared gradients
     (torch's ``square_avg``); ``mu`` is :math:`\\bar g`, the running mean of the
     gradients (``grad_avg``), or ``None`` unless ``centered``; ``trace`` is the
-    momentum buffer :math:`b` (``momentum_buffer``), or ``None`` without momentum.
+    momentum buffer :math:`m` (``momentum_buffer``), or ``None`` without momentum.
     """
 
     count: int
@@ -39,7 +39,7 @@ class RMSprop(Optimizer):
 
     At update :math:`t = 1, 2, \dots`, with :math:`g_t` the gradient at
     :math:`\theta_{t-1}` (plus :math:`\lambda\theta_{t-1}` with weight decay) and
-    :math:`v_0 = \bar g_0 = b_0 = 0`:
+    :math:`v_0 = \bar g_0 = m_0 = 0`:
 
     .. math::
 
@@ -50,22 +50,23 @@ class RMSprop(Optimizer):
             \quad\text{or, centered,}\quad \sqrt{v_t - \bar g_t^2} + \epsilon \\
         \theta_t &= \theta_{t-1} - \alpha_t \, \frac{g_t}{r_t}
             \quad\text{or, with momentum,}\quad
-            b_t = \mu b_{t-1} + \frac{g_t}{r_t}, \;\; \theta_t = \theta_{t-1} - \alpha_t b_t
+            m_t = \beta_m m_{t-1} + \frac{g_t}{r_t}, \;\; \theta_t = \theta_{t-1} - \alpha_t m_t
 
     ``lr`` is :math:`\alpha_t`, ``alpha`` is the decay rate :math:`\beta` (torch's name;
     the book keeps :math:`\alpha` for the learning rate), ``eps`` is :math:`\epsilon`,
-    ``momentum`` is :math:`\mu`, ``weight_decay`` is :math:`\lambda`. Unlike AdaGrad's
+    ``momentum`` is :math:`\beta_m` (the decay of the momentum buffer :math:`m_t`, which
+    sums :math:`g_t / r_t`), ``weight_decay`` is :math:`\lambda`. Unlike AdaGrad's
     sum, the mean forgets: :math:`v_t` tracks the recent gradient scale (over about
     :math:`1/(1-\beta)` updates), so steps stay near :math:`\alpha_t` instead of
     decaying. Centering divides by an estimate of the standard deviation instead of
     the root mean square.
 
     Same hyperparameters, defaults and arithmetic as ``torch.optim.RMSprop``:
-    :math:`\epsilon` outside the square root (the seed text has
-    :math:`\sqrt{v_t + \epsilon}`), no bias correction (early :math:`v_t` are small,
-    so the first steps are about :math:`1/\sqrt{1-\beta} = 10` times :math:`\alpha_t`
-    for the default :math:`\beta` = 0.99), and a schedule gives :math:`\alpha_t` =
-    ``lr(t - 1)``.
+    :math:`\epsilon` outside the square root (the seed, Keras and optax put it inside,
+    :math:`\sqrt{v_t + \epsilon}`: a convention, with another meaning for :math:`\epsilon`),
+    no bias correction (early :math:`v_t` are small, so the first steps are about
+    :math:`1/\sqrt{1-\beta} = 10` times :math:`\alpha_t` for the default :math:`\beta` =
+    0.99), and a schedule gives :math:`\alpha_t` = ``lr(t - 1)``.
 
     References:
         Tieleman, T. and Hinton, G. (2012). Lecture 6.5 - rmsprop: divide the gradient
@@ -120,6 +121,7 @@ class RMSprop(Optimizer):
 
     def update(self, theta: Any, g: Any, v: Any, g_avg: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, ...]:
         """Return ``theta, v, g_avg, b`` after update ``t`` (from 1) of one params array."""
+        # beta is the decay β of v, b the momentum buffer m_t and mu its coefficient β_m
         beta, wd, mu = for_leaf(theta, self.alpha, self.weight_decay, self.momentum)
         if nonzero(self.weight_decay):
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ
@@ -128,7 +130,7 @@ class RMSprop(Optimizer):
             g_avg = beta * g_avg + (1 - beta) * g
         if nonzero(self.momentum):
             (alpha,) = for_leaf(theta, lr)
-            b = mu * b + self.rate(v, g_avg, lr=1.0, t=t) * g  # b ← μ b + g / r_t (the rate for α = 1)
+            b = mu * b + self.rate(v, g_avg, lr=1.0, t=t) * g  # m ← β_m m + g / r_t (the rate for α = 1)
             theta = theta - alpha * b
         else:
             theta = theta - self.rate(v, g_avg, lr=lr, t=t) * g  # θ ← θ − η_t g, η_t = α_t / r_t (see rate)
@@ -146,7 +148,7 @@ class RMSprop(Optimizer):
         ``centered``) of one params array after the update, ``lr`` is :math:`\alpha_t`;
         ``t`` is not used (RMSprop has no bias correction). Without momentum the update
         is :math:`\theta_t = \theta_{t-1} - \eta_t \odot g_t`; with momentum
-        :math:`\theta_t = \theta_{t-1} - \alpha_t \mu b_{t-1} - \eta_t \odot g_t`, so
+        :math:`\theta_t = \theta_{t-1} - \alpha_t \beta_m m_{t-1} - \eta_t \odot g_t`, so
         :math:`\eta_t` is the rate of the newest gradient.
         """
         lr, eps = for_leaf(v, lr, self.eps)

@@ -21,7 +21,7 @@ class SGDState(NamedTuple):
     """State of :class:`SGD`.
 
     ``count`` is the number of updates applied (the next update is :math:`t` =
-    ``count + 1``); ``trace`` is the momentum buffer :math:`b` (torch's
+    ``count + 1``); ``trace`` is the momentum buffer :math:`m` (torch's
     ``momentum_buffer``), or ``None`` without momentum.
     """
 
@@ -38,22 +38,22 @@ class SGD(Optimizer):
 
     .. math::
 
-        b_t &= \begin{cases} g_t & t = 1 \\
-                             \mu\, b_{t-1} + (1 - \tau)\, g_t & t > 1 \end{cases} \\
-        d_t &= \begin{cases} g_t + \mu\, b_t & \text{Nesterov} \\
-                             b_t & \text{otherwise} \end{cases} \\
+        m_t &= \begin{cases} g_t & t = 1 \\
+                             \beta\, m_{t-1} + (1 - \tau)\, g_t & t > 1 \end{cases} \\
+        d_t &= \begin{cases} g_t + \beta\, m_t & \text{Nesterov} \\
+                             m_t & \text{otherwise} \end{cases} \\
         \theta_t &= \theta_{t-1} - \alpha_t\, d_t
 
-    ``lr`` is :math:`\alpha_t`, ``momentum`` is :math:`\mu`, ``dampening`` is
+    ``lr`` is :math:`\alpha_t`, ``momentum`` is :math:`\beta`, ``dampening`` is
     :math:`\tau`, ``weight_decay`` is :math:`\lambda`, ``nesterov`` picks the first
-    case of :math:`d_t`. Without momentum (:math:`\mu = 0`) this is plain gradient
+    case of :math:`d_t`. Without momentum (:math:`\beta = 0`) this is plain gradient
     descent, :math:`\theta_t = \theta_{t-1} - \alpha_t g_t`.
 
     Same hyperparameters, defaults and arithmetic as ``torch.optim.SGD``, whose
     momentum differs from the papers' in two ways: the buffer starts at
-    :math:`b_1 = g_1` (not :math:`(1-\tau) g_1`), and :math:`\alpha_t` multiplies the
-    buffer instead of each gradient entering it (Sutskever et al. write
-    :math:`b_t = \mu b_{t-1} - \alpha g_t`, :math:`\theta_t = \theta_{t-1} + b_t`), which
+    :math:`m_1 = g_1` (not :math:`(1-\tau) g_1`), and :math:`\alpha_t` multiplies the
+    buffer instead of each gradient entering it (Sutskever et al. write a velocity
+    :math:`u_t = \beta u_{t-1} - \alpha g_t`, :math:`\theta_t = \theta_{t-1} + u_t`), which
     only differs when :math:`\alpha_t` changes. A schedule gives :math:`\alpha_t` =
     ``lr(t - 1)``.
 
@@ -112,7 +112,8 @@ class SGD(Optimizer):
         return (np.zeros_like(theta) if nonzero(self.momentum) else None,)
 
     def update(self, theta: Any, g: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, Any]:
-        """Return ``theta`` and the momentum buffer ``b`` after update ``t`` (from 1)."""
+        """Return ``theta`` and the momentum buffer ``b`` (:math:`m_t`) after update ``t`` (from 1)."""
+        # b is the buffer m_t and mu the momentum coefficient β of the docstring
         lr, mu, tau, wd = for_leaf(theta, lr, self.momentum, self.dampening, self.weight_decay)
         if nonzero(self.weight_decay):
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ

@@ -31,7 +31,8 @@ def rmsprop(
     This is :class:`lrcourse.numpy.RMSprop`'s formula in place, ``alpha`` being the
     decay rate :math:`\beta`: ``square_avgs[i]`` is :math:`v`, ``grad_avgs[i]`` is
     :math:`\bar g` (only when ``centered``; pass ``[]`` otherwise),
-    ``momentum_buffers[i]`` is :math:`b` (only with momentum).
+    ``momentum_buffers[i]`` is :math:`m` (only with momentum, whose coefficient
+    ``momentum`` is :math:`\beta_m`).
 
     :math:`\bar g` and :math:`v - \bar g^2` are computed with torch.optim's own ops
     (``lerp_``, ``addcmul``), so that inf and NaN land where torch's do. On a CPU
@@ -50,8 +51,8 @@ def rmsprop(
         else:
             r = v.sqrt().add_(eps)  # r = √v + ε
         if momentum != 0:
-            b = momentum_buffers[i].mul_(momentum).add_(g / r)  # b ← μ b + g / r
-            theta.sub_(lr * b)  # θ ← θ − α b
+            b = momentum_buffers[i].mul_(momentum).add_(g / r)  # m ← β_m m + g / r (b is the buffer m)
+            theta.sub_(lr * b)  # θ ← θ − α m
         else:
             theta.sub_(lr * g / r)  # θ ← θ − α g / r
 

@@ -27,7 +27,7 @@ def sgd(
     r"""Apply one SGD update in place to each tensor of ``params``.
 
     This is :class:`lrcourse.numpy.SGD`'s formula in place. ``momentum_buffers[i]``
-    is the buffer :math:`b` of ``params[i]``, ``None`` before its first update: then
+    is the buffer :math:`m` of ``params[i]``, ``None`` before its first update: then
     the buffer starts as a copy of the gradient and is stored into the list.
     """
     for i, theta in enumerate(params):
@@ -37,10 +37,10 @@ def sgd(
         if momentum != 0:
             b = momentum_buffers[i]
             if b is None:
-                b = momentum_buffers[i] = g.clone()  # b₁ = g₁
+                b = momentum_buffers[i] = g.clone()  # m₁ = g₁ (b is the buffer m)
             else:
-                b.mul_(momentum).add_(g, alpha=1 - dampening)  # b ← μ b + (1 − τ) g
-            g = g.add(b, alpha=momentum) if nesterov else b  # d = g + μ b, or b
+                b.mul_(momentum).add_(g, alpha=1 - dampening)  # m ← β m + (1 − τ) g, β = momentum
+            g = g.add(b, alpha=momentum) if nesterov else b  # d = g + β m, or m
         theta.add_(g, alpha=-lr)  # θ ← θ − α d
 
 
