@@ -34,7 +34,7 @@ def effective_lr(opt: Optimizer, state: Any) -> Params:
       (centered: :math:`\sqrt{v_t - \bar g_t^2}`), and the update was
       :math:`\theta_t = \theta_{t-1} - \eta_t \odot g_t` (with momentum, :math:`\eta_t`
       is the rate of the newest gradient:
-      :math:`\theta_t = \theta_{t-1} - \alpha_t \mu b_{t-1} - \eta_t \odot g_t`);
+      :math:`\theta_t = \theta_{t-1} - \alpha_t \beta_m m_{t-1} - \eta_t \odot g_t`);
     - :class:`Adam` and :class:`AdamW`,
       :math:`\eta_t = \dfrac{\alpha_t}{\sqrt{\hat v_t} + \epsilon}` with
       :math:`\hat v_t = v_t / (1 - \beta_2^t)` (:math:`v^{\max}_t` with ``amsgrad``),

@@ -116,13 +116,12 @@ class RMSprop(Optimizer):
 
     def init_leaf(self, theta: Any) -> tuple[Any, Any, Any]:
         g_avg = np.zeros_like(theta) if self.centered else None
-        b = np.zeros_like(theta) if nonzero(self.momentum) else None
-        return np.zeros_like(theta), g_avg, b
+        m = np.zeros_like(theta) if nonzero(self.momentum) else None
+        return np.zeros_like(theta), g_avg, m
 
-    def update(self, theta: Any, g: Any, v: Any, g_avg: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, ...]:
-        """Return ``theta, v, g_avg, b`` after update ``t`` (from 1) of one params array."""
-        # beta is the decay β of v, b the momentum buffer m_t and mu its coefficient β_m
-        beta, wd, mu = for_leaf(theta, self.alpha, self.weight_decay, self.momentum)
+    def update(self, theta: Any, g: Any, v: Any, g_avg: Any, m: Any, *, lr: Any, t: int) -> tuple[Any, ...]:
+        """Return ``theta, v, g_avg, m`` after update ``t`` (from 1) of one params array."""
+        beta, wd, beta_m = for_leaf(theta, self.alpha, self.weight_decay, self.momentum)
         if nonzero(self.weight_decay):
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ
         v = beta * v + (1 - beta) * g * g
@@ -130,11 +129,11 @@ class RMSprop(Optimizer):
             g_avg = beta * g_avg + (1 - beta) * g
         if nonzero(self.momentum):
             (alpha,) = for_leaf(theta, lr)
-            b = mu * b + self.rate(v, g_avg, lr=1.0, t=t) * g  # m ← β_m m + g / r_t (the rate for α = 1)
-            theta = theta - alpha * b
+            m = beta_m * m + self.rate(v, g_avg, lr=1.0, t=t) * g  # m ← β_m m + g / r_t (the rate for α = 1)
+            theta = theta - alpha * m
         else:
             theta = theta - self.rate(v, g_avg, lr=lr, t=t) * g  # θ ← θ − η_t g, η_t = α_t / r_t (see rate)
-        return theta, v, g_avg, b
+        return theta, v, g_avg, m
 
     def rate(self, v: Any, g_avg: Any, *, lr: Any, t: int) -> Any:
         r"""Return each coordinate's rate of update ``t``, the factor of :math:`g_t` in the step.

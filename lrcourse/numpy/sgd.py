@@ -111,15 +111,14 @@ class SGD(Optimizer):
     def init_leaf(self, theta: Any) -> tuple[Any]:
         return (np.zeros_like(theta) if nonzero(self.momentum) else None,)
 
-    def update(self, theta: Any, g: Any, b: Any, *, lr: Any, t: int) -> tuple[Any, Any]:
-        """Return ``theta`` and the momentum buffer ``b`` (:math:`m_t`) after update ``t`` (from 1)."""
-        # b is the buffer m_t and mu the momentum coefficient β of the docstring
-        lr, mu, tau, wd = for_leaf(theta, lr, self.momentum, self.dampening, self.weight_decay)
+    def update(self, theta: Any, g: Any, m: Any, *, lr: Any, t: int) -> tuple[Any, Any]:
+        """Return ``theta`` and the momentum buffer ``m`` (:math:`m_t`) after update ``t`` (from 1)."""
+        lr, beta, tau, wd = for_leaf(theta, lr, self.momentum, self.dampening, self.weight_decay)
         if nonzero(self.weight_decay):
             g = g + wd * theta  # an L2 penalty, g ← g + λ θ
         d = g
         if nonzero(self.momentum):
-            b = g if t == 1 else mu * b + (1 - tau) * g
-            d = g + mu * b if self.nesterov else b
+            m = g if t == 1 else beta * m + (1 - tau) * g
+            d = g + beta * m if self.nesterov else m
         theta = theta - lr * d
-        return theta, b
+        return theta, m
