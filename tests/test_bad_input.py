@@ -270,6 +270,7 @@ SCHEDULES: dict[type, dict[str, Any]] = {
                        final_div_factor=1e4, three_phase=False),
     sch.Warmup: dict(schedule=sch.Constant(0.1), warmup_steps=5, start_lr=0.0),
     sch.Join: dict(schedules=(sch.Constant(0.1), sch.Constant(0.01)), boundaries=(10,)),
+    sch.Chebyshev: dict(mu=0.01, L=1.0, n=10),
 }
 
 # What each schedule field must be (the bad values), where it is not a rate > 0.
@@ -286,6 +287,7 @@ SCHEDULE_FIELDS: dict[str, list[Bad]] = {
     "schedule": either(None, 0.1, lambda step: 0.1), "start_lr": NONNEGATIVE,
     "schedules": either((), None, (sch.Constant(0.1), 0.1)),
     "boundaries": either((), (-1,), ("5",), None, (INF,), (5, 6)),  # one boundary per schedule after the first
+    "mu": POSITIVE + out(5e-324), "L": POSITIVE + out(0.001), "n": COUNT + out(0),  # 1/mu finite, L >= mu
 }
 GAMMA_AT_MOST_1 = {sch.StepDecay, sch.MultiStepDecay, sch.ExponentialDecay, sch.Cyclic}
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from lrcourse.schedules import (
+    Chebyshev,
     Constant,
     CosineDecay,
     Cyclic,
@@ -172,6 +173,16 @@ BAD = [
     # --------------------------------------------------------------- Warmup
     bad(lambda: Warmup(C1, warmup_steps=10, start_lr=-0.01), "start_lr", "start_lr<0"),
     bad(lambda: Warmup(C1, warmup_steps=10, start_lr=NAN), "start_lr", "start_lr-nan"),
+    # ------------------------------------------------------------ Chebyshev
+    *[
+        bad(lambda v=v: Chebyshev(mu=v, L=1.0, n=10), "mu", f"Chebyshev-mu={v}")
+        for v in (0.0, -0.1, NAN, INF, 5e-324)  # 1 / 5e-324 is inf: the largest rate must be finite
+    ],
+    *[
+        bad(lambda v=v: Chebyshev(mu=0.1, L=v, n=10), "L", f"Chebyshev-L={v}")
+        for v in (0.05, 0.0, -1.0, NAN, INF)  # L >= mu
+    ],
+    *[bad(lambda v=v: Chebyshev(mu=0.1, L=1.0, n=v), "n", f"Chebyshev-n={v}") for v in (0, -1, 0.5, 2**53 + 1)],
 ]
 
 
@@ -202,6 +213,8 @@ GOOD_EDGES = [
     pytest.param(lambda: OneCycle(0.1, 100, pct_start=0.5, anneal_strategy="linear"), id="OneCycle"),
     pytest.param(lambda: Warmup(Constant(0.1), warmup_steps=1, start_lr=0.0), id="Warmup"),
     pytest.param(lambda: Join([Constant(0.1), Constant(0.2)], boundaries=[1]), id="Join"),
+    pytest.param(lambda: Chebyshev(mu=0.1, L=0.1, n=1), id="Chebyshev-mu=L-n=1"),
+    pytest.param(lambda: Chebyshev(mu=1e-308, L=1.7e308, n=2**53), id="Chebyshev-widest"),
 ]
 
 
@@ -226,6 +239,7 @@ ALL = [
     pytest.param(lambda: OneCycle(0.1, total_steps=100), id="OneCycle"),
     pytest.param(lambda: Warmup(Constant(0.1), warmup_steps=10), id="Warmup"),
     pytest.param(lambda: Join([Constant(0.1), Constant(0.2)], boundaries=[10]), id="Join"),
+    pytest.param(lambda: Chebyshev(mu=0.01, L=1.0, n=10), id="Chebyshev"),
 ]
 
 

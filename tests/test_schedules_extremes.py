@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from lrcourse.range_test import Ramp
 from lrcourse.schedules import (
+    Chebyshev,
     Constant,
     CosineDecay,
     Cyclic,
@@ -141,7 +142,16 @@ def ramp(draw):
                  kind=draw(st.sampled_from(["exp", "linear"]))), start, end
 
 
-BASIC = st.one_of(decays(), cyclic(), warm_restarts(), one_cycle(), ramp())
+@st.composite
+def chebyshev(draw):
+    mu = draw(positive)
+    L = draw(positive)
+    mu, L = min(mu, L), max(mu, L)
+    sched = build(Chebyshev, mu, L, draw(counts))  # refuses a mu whose inverse overflows
+    return sched, 1 / L, 1 / mu
+
+
+BASIC = st.one_of(decays(), cyclic(), warm_restarts(), one_cycle(), ramp(), chebyshev())
 
 
 @st.composite
@@ -239,7 +249,8 @@ def test_an_exponential_ramp_across_the_whole_float_range_is_finite():
     lambda n: OneCycle(0.1, total_steps=n),
     lambda n: Warmup(Constant(0.1), warmup_steps=n),
     lambda n: Ramp(0.1, 1.0, num_steps=n),
-], ids=["CosineDecay", "PolynomialDecay", "StepDecay", "MultiStepDecay", "OneCycle", "Warmup", "Ramp"])
+    lambda n: Chebyshev(0.01, 1.0, n=n),
+], ids=["CosineDecay", "PolynomialDecay", "StepDecay", "MultiStepDecay", "OneCycle", "Warmup", "Ramp", "Chebyshev"])
 def test_a_step_count_beyond_2_to_the_53_is_refused_at_construction(make):
     """CosineDecay(.1, 10**400) was accepted and raised OverflowError at every call.
 
@@ -291,3 +302,24 @@ def test_warm_restarts_restart_at_the_peak_with_a_decimal_t_mult(T_0, T_mult):
     sched = WarmRestarts(0.1, T_0=T_0, T_mult=T_mult)
     assert sched(T_0) == pytest.approx(0.1, rel=1e-12)
     assert sched(float(np.nextafter(T_0, 0))) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_chebyshev_across_the_whole_float_range_is_finite():
+    """mu = 1e-308 and L = 1.7e308: L + mu and the rate 1/mu stay finite; the denominators never fall below mu.
+
+    The denominator (L + mu)/2 + (L - mu)/2 cos(x) is computed as mu + (L - mu) cos^2(x/2):
+    (L + mu) would overflow, and (L + mu)/2 - (L - mu)/2 rounds to 0 (a rate of inf)
+    once cos(x) rounds to -1, which it does for n above about 10^8.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wide = Chebyshev(1e-308, 1.7e308, n=MAX_STEPS)
+        rates = wide(np.array([0.0, MAX_STEPS - 1.0, 1e308, BIG]))
+        assert np.all(np.isfinite(rates)) and np.all(rates <= 1e308 * (1 + REL))
+        three = Chebyshev(1e-308, 1.7e308, n=3)  # cos^2(pi/4) = 1/2, cos^2(5 pi/12) = (1 - sqrt(3)/2)/2
+        assert three(1) == pytest.approx(1 / (1.7e308 / 2), rel=1e-12)
+        assert three(2) == pytest.approx(1 / (1.7e308 * (1 - math.sqrt(3) / 2) / 2), rel=1e-12)
+        assert Chebyshev(1e-308, 1e-308, n=7)(6) == pytest.approx(1e308, rel=1e-15)  # mu = L: 1/mu
+        assert Chebyshev(0.01, 1.0, n=10**9)(10**9 - 1) == pytest.approx(100.0, rel=1e-9)
+    with pytest.raises(ValueError, match="^mu must be"):
+        Chebyshev(TINY, 1.0, n=3)

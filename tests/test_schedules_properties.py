@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lrcourse.schedules import (
+    Chebyshev,
     Constant,
     CosineDecay,
     Cyclic,
@@ -154,6 +155,14 @@ def one_cycle(draw):
     return sched, max_lr / div / final_div, max_lr
 
 
+@st.composite
+def chebyshev(draw):
+    mu = draw(st.floats(1e-4, 10.0))
+    L = mu * draw(st.floats(1.0, 1e4))
+    sched = Chebyshev(mu, L, draw(lengths))
+    return sched, 1 / L, 1 / mu  # its rates are the inverses of curvatures in [mu, L]
+
+
 BASIC = [
     constant(),
     time_decay(),
@@ -165,6 +174,7 @@ BASIC = [
     cyclic(),
     warm_restarts(),
     one_cycle(),
+    chebyshev(),
 ]
 
 
@@ -324,6 +334,19 @@ def test_warm_restarts_one_ulp_before_a_restart_is_the_bottom(lr, min_frac, T_0,
         assert sched(start) == pytest.approx(peak, rel=1e-9, abs=1e-12 * lr)
 
 
+@SETTINGS
+@given(case=chebyshev(), t=st.lists(st.integers(0, 10**6), min_size=1, max_size=20), k=st.integers(1, 10**6))
+def test_chebyshev_is_periodic_and_each_cycle_is_its_n_rates(case, t, k):
+    """The rate of step t is the rate of t + k n, and a cycle is the n rates, smallest first."""
+    sched, _, _ = case
+    t = np.array(t, dtype=np.float64)
+    np.testing.assert_array_equal(sched(t + k * sched.n), sched(t))
+    cycle = sched(np.arange(sched.n))
+    assert np.all(np.diff(cycle) >= -REL * cycle.max())  # the roots from L down to mu: rates rising
+    # the roots 1/alpha_k of the cycle's polynomial are curvatures in [mu, L]
+    assert np.all((1 / cycle >= sched.mu * (1 - REL)) & (1 / cycle <= sched.L * (1 + REL)))
+
+
 # ------------------------------------------------------- a schedule is a value
 
 
@@ -428,6 +451,7 @@ REPR_CASES = [
         ["Constant", "ExponentialDecay", "0.125", "0.5", "0.95", "17"],
         id="Join",
     ),
+    pytest.param(lambda: Chebyshev(mu=0.125, L=8.0, n=17), ["0.125", "8.0", "17"], id="Chebyshev"),
 ]
 
 

@@ -21,7 +21,9 @@ import math
 import numpy as np
 import pytest
 
+from lrcourse.problems import Quadratic
 from lrcourse.schedules import (
+    Chebyshev,
     Constant,
     CosineDecay,
     Cyclic,
@@ -327,6 +329,40 @@ CASES = [
         lambda: Cyclic(0.5, 0.5, step_size_up=3),
         [(0, 0.5), (3, 0.5), (4, 0.5), (6, 0.5)],
     ),
+    # --------------------------------------------------------------- Chebyshev
+    # mu = 1, L = 3: the centre (L + mu)/2 = 2 and the half-width (L - mu)/2 = 1, so the
+    # rate of step t is 1 / (2 + cos(pi (2k + 1) / (2n))) with k = t mod n.
+    # n = 2: cos(pi/4) = +sqrt(2)/2 then cos(3 pi/4) = -sqrt(2)/2; boundaries: the last
+    # step of a cycle (1) and the wrap (2), a fractional step takes the step below it.
+    (
+        "Chebyshev-n2",
+        lambda: Chebyshev(mu=1.0, L=3.0, n=2),
+        [
+            (0, 1 / (2 + SQRT2_2)),
+            (1, 1 / (2 - SQRT2_2)),
+            (2, 1 / (2 + SQRT2_2)),
+            (3, 1 / (2 - SQRT2_2)),
+            (2.5, 1 / (2 + SQRT2_2)),
+            (1_000_001, 1 / (2 - SQRT2_2)),
+        ],
+    ),
+    # n = 3: cos(pi/6) = sqrt(3)/2, cos(pi/2) = 0, cos(5 pi/6) = -sqrt(3)/2
+    (
+        "Chebyshev-n3",
+        lambda: Chebyshev(mu=1.0, L=3.0, n=3),
+        [
+            (0, 1 / (2 + SQRT3_2)),
+            (1, 1 / 2),
+            (2, 1 / (2 - SQRT3_2)),
+            (3, 1 / (2 + SQRT3_2)),
+            (5, 1 / (2 - SQRT3_2)),
+            (6, 1 / (2 + SQRT3_2)),
+        ],
+    ),
+    # n = 1: cos(pi/2) = 0, the rate 2/(mu + L) = 1/2 at every step
+    ("Chebyshev-n1", lambda: Chebyshev(mu=1.0, L=3.0, n=1), [(0, 0.5), (1, 0.5), (7.5, 0.5), (10**9, 0.5)]),
+    # mu = L: the half-width is 0, every rate is 1/L
+    ("Chebyshev-mu=L", lambda: Chebyshev(mu=4.0, L=4.0, n=5), [(0, 0.25), (4, 0.25), (5, 0.25)]),
     # ------------------------------------------------------------ WarmRestarts
     # T_0 = 4: restarts at 4, 8
     (
@@ -752,3 +788,52 @@ def test_default_arguments():
     one = OneCycle(1.0, total_steps=100)
     assert (one.pct_start, one.anneal_strategy, one.three_phase) == (0.3, "cos", False)
     assert (one.div_factor, one.final_div_factor) == (25.0, 1e4)
+
+
+# --------------------------------------------------- Chebyshev on a quadratic
+
+
+@pytest.mark.parametrize(("kappa", "n"), [(10.0, 4), (100.0, 16), (100.0, 40), (1000.0, 25)])
+def test_one_chebyshev_cycle_reaches_the_chebyshev_bound_on_a_quadratic(kappa, n):
+    """After one cycle of n steps the relative error is at most 1/T_n((κ+1)/(κ-1)) <= 2 q^n.
+
+    Gradient descent at the rates of one cycle multiplies the eigen-coordinate of
+    curvature λ by p_n(λ) = prod_k (1 - α_k λ), the scaled Chebyshev polynomial
+    T_n((L + μ - 2λ)/(L - μ)) / T_n((κ+1)/(κ-1)). The bounds are computed here from
+    their closed forms, not from the schedule: 1/T_n(x) = 1/cosh(n arccosh x) and
+    2 q^n with q = (√κ - 1)/(√κ + 1). The bowl's curvatures include μ and L, where
+    |T_n| = 1: there |p_n| is the bound itself.
+    """
+    bowl = Quadratic(kappa=kappa, L=1.0, dim=60)
+    sched = Chebyshev(mu=bowl.mu, L=bowl.L, n=n)
+    theta = np.asarray(bowl.x0, dtype=np.float64)
+    start = np.linalg.norm(theta)
+    for rate in sched(np.arange(n)):
+        theta = theta - rate * bowl.grad(theta)
+    error = np.linalg.norm(theta) / start
+    q = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    one_over_t_n = 1 / math.cosh(n * math.acosh((kappa + 1) / (kappa - 1)))
+    assert one_over_t_n <= 2 * q**n
+    assert error <= one_over_t_n * (1 + 1e-9)
+    # the polynomial itself, at every curvature of the bowl: exactly the scaled T_n
+    lam = bowl.eigenvalues
+    p_n = np.prod(1 - np.outer(sched(np.arange(n)), lam), axis=0)
+    x = np.clip((bowl.L + bowl.mu - 2 * lam) / (bowl.L - bowl.mu), -1, 1)  # T_n(x) = cos(n arccos x) on [-1, 1]
+    np.testing.assert_allclose(p_n, np.cos(n * np.arccos(x)) * one_over_t_n, rtol=1e-6, atol=1e-12 * one_over_t_n)
+    assert np.max(np.abs(p_n)) == pytest.approx(one_over_t_n, rel=1e-6)
+    # and a constant rate, even the best one, is far behind after the same n steps
+    assert error < bowl.contraction(bowl.lr_optimal) ** n
+
+
+def test_chebyshev_cycle_repeats_and_the_second_cycle_squares_the_bound():
+    """The schedule is periodic in n; two cycles give at most (1/T_n)^2."""
+    sched = Chebyshev(mu=0.01, L=1.0, n=12)
+    t = np.arange(12)
+    np.testing.assert_array_equal(sched(t + 12), sched(t))
+    np.testing.assert_array_equal(sched(t + 12 * 10**6), sched(t))
+    bowl = Quadratic(kappa=100.0, dim=30)
+    theta = np.asarray(bowl.x0, dtype=np.float64)
+    for rate in sched(np.arange(24)):
+        theta = theta - rate * bowl.grad(theta)
+    one_over_t_n = 1 / math.cosh(12 * math.acosh(101 / 99))
+    assert np.linalg.norm(theta) / np.linalg.norm(bowl.x0) <= one_over_t_n**2 * (1 + 1e-9)

@@ -14,6 +14,7 @@ TimeDecay(lr=0.1, gamma=0.01, power=0.5)
 """
 
 from lrcourse.schedules._base import Schedule
+from lrcourse.schedules.chebyshev import Chebyshev
 from lrcourse.schedules.compose import Join, Warmup
 from lrcourse.schedules.cyclic import Cyclic, OneCycle
 from lrcourse.schedules.decay import (
@@ -39,6 +40,7 @@ __all__ = [
     "Cyclic",
     "WarmRestarts",
     "OneCycle",
+    "Chebyshev",
     "Warmup",
     "Join",
 ]
