@@ -1,11 +1,16 @@
-r"""Measure what an experiment found: per-class recall, the good-rate window, paired intervals.
+r"""Measure what an experiment found: per-class recall, the good-rate window, paired intervals and their tests.
 
 - :func:`per_class_recall` and :func:`balanced_accuracy`: how well each class is
   recognised, so that a rare class is not hidden behind the accuracy of the common ones.
 - :func:`good_window`: the range of learning rates of a sweep whose score is within a
   tolerance of the best, and its width in decades.
 - :func:`paired_interval`: the mean of seed-by-seed differences with its Student-t
-  confidence interval, to tell an effect from the noise of a few seeds.
+  confidence interval, to tell an effect from the noise of a few seeds; the
+  :class:`Interval` it returns also gives the p-value of the same paired t test
+  (:attr:`Interval.p_value`) and the smallest effect the test would find
+  (:meth:`Interval.detectable`).
+- :func:`holm` and :func:`holm_verdicts`: Holm's correction of a family of tests for
+  their number.
 
 >>> import numpy as np
 >>> per_class_recall([0, 0, 1, 1], [0, 1, 1, 1], n_classes=2).tolist()
@@ -21,9 +26,24 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from lrcourse.validation import flag, integer, real
+from lrcourse.validation import flag, integer, real, real_array
 
-__all__ = ["per_class_recall", "balanced_accuracy", "Window", "good_window", "Interval", "paired_interval"]
+__all__ = ["per_class_recall", "balanced_accuracy", "Window", "good_window", "Interval", "paired_interval",
+           "holm", "holm_verdicts"]
+
+
+def _t_quantile(q: float, df: int) -> float:
+    """The ``q``-quantile of Student's t with ``df`` degrees of freedom: the one place the t machinery lives."""
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
+def _t_two_sided(t: float, df: int) -> float:
+    """The probability that a Student-t variable with ``df`` degrees of freedom exceeds ``|t|`` in absolute value."""
+    from scipy import stats
+
+    return float(2 * stats.t.sf(abs(t), df))
 
 
 def _labels(name: str, values: ArrayLike, n_classes: int) -> NDArray[np.int64]:
@@ -141,11 +161,24 @@ def good_window(rates: ArrayLike, scores: ArrayLike, tolerance: float, *, higher
 
 
 class Interval(NamedTuple):
-    """A mean difference ``mean`` with its confidence interval ``mean ± half`` over ``n`` pairs."""
+    r"""A mean difference ``mean`` with its confidence interval ``mean ± half`` over ``n`` pairs.
+
+    ``confidence`` is the interval's level :math:`c` (0.95 unless given), so that
+    ``half`` is :math:`t_{(1 + c)/2,\ n - 1}\, s/\sqrt n` and the interval also holds the
+    paired t test behind it: :attr:`standard_error`, :attr:`p_value` and
+    :meth:`detectable`.
+
+    >>> interval = Interval(mean=2.0, half=1.0, n=5)
+    >>> round(interval.standard_error, 4)  # half / t_0.975,4 = 1 / 2.7764
+    0.3602
+    >>> round(interval.p_value, 4)  # the t statistic 2 / 0.3602 = 5.55, two-sided, 4 degrees of freedom
+    0.0051
+    """
 
     mean: float
     half: float
     n: int
+    confidence: float = 0.95
 
     @property
     def low(self) -> float:
@@ -161,6 +194,56 @@ class Interval(NamedTuple):
     def excludes_zero(self) -> bool:
         """Whether the interval lies entirely on one side of 0: a difference larger than the noise."""
         return abs(self.mean) > self.half
+
+    @property
+    def standard_error(self) -> float:
+        r"""The standard error of the mean difference, :math:`s/\sqrt n = \text{half} / t_{(1 + c)/2,\ n - 1}`."""
+        return self.half / _t_quantile((1 + self.confidence) / 2, self.n - 1)
+
+    @property
+    def p_value(self) -> float:
+        r"""The two-sided p-value of the paired t test of "no difference" behind the interval.
+
+        With :math:`t = \bar d / (s/\sqrt n)` and :math:`T_{n-1}` a Student-t variable,
+
+        .. math::
+
+            p = P\left(|T_{n - 1}| \ge |t|\right),
+
+        the value of ``scipy.stats.ttest_rel(a, b).pvalue`` for the pairs the interval
+        came from. It is below :math:`1 - c` exactly when the interval excludes 0. When
+        every difference is the same (:math:`s = 0`), it is 0, or 1 if they are all 0.
+
+        >>> round(Interval(mean=1.0, half=1.0, n=5).p_value, 2)  # an interval that just touches 0
+        0.05
+        """
+        if self.half == 0:
+            return 0.0 if self.mean != 0 else 1.0
+        return _t_two_sided(self.mean / self.standard_error, self.n - 1)
+
+    def detectable(self, power: float = 0.8) -> float:
+        r"""Return the minimum detectable effect: the smallest true difference found with probability ``power``.
+
+        A two-sided test at the level :math:`1 - c` of the interval, with :math:`n` pairs
+        whose differences have the standard deviation :math:`s_d`, finds a true
+        difference with probability about ``power`` (:math:`\pi`) if it is at least
+
+        .. math::
+
+            \text{MDE} = \left(t_{(1 + c)/2,\ n - 1} + t_{\pi,\ n - 1}\right) \frac{s_d}{\sqrt n}
+                       = \text{half} \left(1 + \frac{t_{\pi,\ n - 1}}{t_{(1 + c)/2,\ n - 1}}\right),
+
+        the usual normal-theory approximation (it neglects the chance of rejecting in the
+        wrong tail and the noncentrality of the t distribution). A "within the noise" means "no difference larger than
+        this", not "no difference".
+
+        >>> round(Interval(mean=0.0, half=1.0, n=5).detectable(), 3)  # 1 + t_0.8,4 / t_0.975,4 = 1 + 0.941 / 2.776
+        1.339
+        >>> Interval(mean=0.0, half=1.0, n=5).detectable(power=0.5)  # t_0.5 = 0: the half-width itself
+        1.0
+        """
+        power = real("power", power, low=0.0, high=1.0, low_open=True, high_open=True)
+        return self.half + _t_quantile(power, self.n - 1) * self.standard_error
 
     def verdict(self, higher: str = "higher", lower: str = "lower") -> str:
         """Return ``higher`` or ``lower`` when the interval excludes 0, else ``"within noise"``."""
@@ -192,8 +275,6 @@ def paired_interval(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Int
     >>> round(interval.mean, 4), round(interval.half, 4), interval.verdict()
     (0.0133, 0.0143, 'within noise')
     """
-    from scipy import stats
-
     confidence = real("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
     first = np.asarray(a, dtype=np.float64)
     second = np.asarray(b, dtype=np.float64)
@@ -205,5 +286,62 @@ def paired_interval(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Int
         raise ValueError("a and b must be finite: a diverged run has no difference to average")
     d = first - second
     n = len(d)
-    half = float(stats.t.ppf((1 + confidence) / 2, df=n - 1) * d.std(ddof=1) / np.sqrt(n))
-    return Interval(float(d.mean()), half, n)
+    half = float(_t_quantile((1 + confidence) / 2, n - 1) * d.std(ddof=1) / np.sqrt(n))
+    return Interval(float(d.mean()), half, n, confidence)
+
+
+def holm(p_values: ArrayLike) -> NDArray[np.float64]:
+    r"""Return Holm's adjusted p-values of a family of :math:`m` tests.
+
+    Holm's step-down procedure sorts the p-values, :math:`p_{(1)} \le \dots \le p_{(m)}`,
+    and rejects the hypotheses of :math:`p_{(1)}, \dots, p_{(k)}` for the largest
+    :math:`k` such that :math:`p_{(j)} \le \alpha / (m - j + 1)` for every :math:`j \le k`:
+    it stops at the first p-value that fails. The chance of rejecting any true
+    hypothesis is then at most :math:`\alpha`, whatever the dependence between the tests.
+    The adjusted p-values
+
+    .. math::
+
+        \tilde p_{(i)} = \max_{j \le i} \min\left(1,\ (m - j + 1)\, p_{(j)}\right)
+
+    (Holm, "A simple sequentially rejective multiple test procedure", *Scandinavian
+    Journal of Statistics* 6, 1979; ``holm1979`` in the book's references) say the
+    same for every :math:`\alpha` at once: a test is rejected at the level
+    :math:`\alpha` exactly when :math:`\tilde p \le \alpha`. They come back in the order of
+    ``p_values``; each is at least its raw p-value and at most 1, and a smaller raw
+    p-value never has a larger adjusted one.
+
+    >>> holm([0.01, 0.04, 0.03, 0.005]).round(4).tolist()  # 4 × 0.005, max(3 × 0.01, 0.02), 2 × 0.03, 0.04 → 0.06
+    [0.03, 0.06, 0.06, 0.02]
+    """
+    p = real_array("p_values", p_values, low=0.0, high=1.0)
+    if p.ndim != 1 or len(p) == 0:
+        raise ValueError(f"p_values must be a non-empty 1-D array, got shape {p.shape}")
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    adjusted = np.empty(m)
+    adjusted[order] = stepped
+    return adjusted
+
+
+def holm_verdicts(intervals: list[Interval], alpha: float = 0.05,
+                  higher: str = "higher", lower: str = "lower") -> list[str]:
+    """Return the verdict of each interval of a family after Holm's correction at the level ``alpha``.
+
+    The verdict is ``higher`` or ``lower`` (the sign of the mean difference) for a test
+    that :func:`holm` rejects at ``alpha`` (adjusted p-value at most ``alpha``), else
+    ``"within noise"``. The correction can only turn a difference beyond the noise into
+    one within it; a family of one interval keeps its verdict.
+
+    >>> family = [Interval(0.5, 0.2, 5), Interval(-0.5, 0.45, 5), Interval(0.1, 0.3, 5)]
+    >>> [i.verdict() for i in family], holm_verdicts(family)
+    (['higher', 'lower', 'within noise'], ['higher', 'within noise', 'within noise'])
+    """
+    alpha = real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+    intervals = list(intervals)
+    if not all(isinstance(interval, Interval) for interval in intervals):
+        raise TypeError("intervals must hold Interval objects (from paired_interval)")
+    adjusted = holm([interval.p_value for interval in intervals])
+    return [(higher if interval.mean > 0 else lower) if q <= alpha else "within noise"
+            for interval, q in zip(intervals, adjusted)]

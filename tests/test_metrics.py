@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
-from lrcourse.metrics import Window, balanced_accuracy, good_window, paired_interval, per_class_recall
+from lrcourse.metrics import (Interval, Window, balanced_accuracy, good_window, holm, holm_verdicts, paired_interval,
+                              per_class_recall)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -157,3 +158,111 @@ def test_numpy_scalars_are_numbers():
     assert paired_interval([0.9, 0.93, 0.92], [0.9, 0.91, 0.91], np.float32(0.9)) == paired_interval(
         [0.9, 0.93, 0.92], [0.9, 0.91, 0.91], float(np.float32(0.9)))
     assert per_class_recall([0, 1, 1], [0, 1, 0], np.int64(2)).tolist() == [1.0, 0.5]
+
+
+# --- the paired t test behind an interval: p-value, minimum detectable effect, Holm's correction ---
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("confidence", [0.9, 0.95])
+def test_p_value_matches_scipys_paired_t_test(seed, confidence):
+    rng = np.random.default_rng(seed)
+    n = 4 + seed
+    a = rng.normal(1.0, 0.3, size=n)
+    b = a - rng.normal(0.1 * seed, 0.2, size=n)
+    interval = paired_interval(a, b, confidence)
+    assert interval.confidence == confidence
+    assert interval.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-10)
+    assert interval.standard_error == pytest.approx(stats.sem(a - b), rel=1e-12)
+    assert (interval.p_value < 1 - confidence) == interval.excludes_zero
+
+
+def test_p_value_without_spread():
+    assert paired_interval([1.0, 2.0, 3.0], [0.5, 1.5, 2.5]).p_value == 0.0   # every difference 0.5: s = 0
+    assert paired_interval([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]).p_value == 1.0   # every difference 0
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+@pytest.mark.parametrize("power", [0.5, 0.8, 0.9])
+def test_detectable_is_the_formula_with_scipys_t(n, power):
+    rng = np.random.default_rng(n)
+    d = rng.normal(0.0, 0.5, size=n)
+    interval = paired_interval(d, np.zeros(n))
+    expected = (stats.t.ppf(0.975, n - 1) + stats.t.ppf(power, n - 1)) * d.std(ddof=1) / np.sqrt(n)
+    assert interval.detectable(power) == pytest.approx(expected, rel=1e-12)
+    at_90 = paired_interval(d, np.zeros(n), 0.9)
+    assert at_90.detectable(power) == pytest.approx(
+        (stats.t.ppf(0.95, n - 1) + stats.t.ppf(power, n - 1)) * d.std(ddof=1) / np.sqrt(n), rel=1e-12)
+
+
+def test_detectable_effect_is_found_about_as_often_as_the_power_says():
+    """Simulate: a true difference of one MDE (from the known s) is found by the paired t test about 80 % of the time.
+
+    The formula neglects the t distribution's noncentrality, so with 10 pairs the power is a little below 0.8.
+    """
+    rng = np.random.default_rng(0)
+    n, sigma, trials = 10, 1.0, 20000
+    mde = (stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)) * sigma / np.sqrt(n)
+    d = rng.normal(mde, sigma, size=(trials, n))
+    found = stats.ttest_1samp(d, 0.0, axis=1).pvalue < 0.05
+    exact = 1 - stats.nct.cdf(stats.t.ppf(0.975, n - 1), n - 1, mde * np.sqrt(n) / sigma)  # the exact power
+    assert found.mean() == pytest.approx(exact, abs=0.015)
+    assert 0.72 < found.mean() < 0.82
+
+
+def test_holm_textbook_example():
+    """p = 0.01, 0.04, 0.03, 0.005 (m = 4): sorted 0.005, 0.01, 0.03, 0.04, multiplied by 4, 3, 2, 1:
+    0.02, 0.03, 0.06, 0.04, then made monotone: 0.02, 0.03, 0.06, 0.06; back in the given order."""
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-15)
+    # at 0.05, the step-down rejects 0.005 (≤ 0.05/4) and 0.01 (≤ 0.05/3), stops at 0.03 (> 0.05/2):
+    # 0.04 ≤ 0.05/1 is not rejected, since the procedure stopped before it
+    assert (holm([0.01, 0.04, 0.03, 0.005]) <= 0.05).tolist() == [True, False, False, True]
+    assert holm([0.3]).tolist() == [0.3]                       # one test: nothing to correct
+    assert holm([0.5, 0.5, 0.5]).tolist() == [1.0, 1.0, 1.0]   # capped at 1
+
+
+def step_down(p, alpha):
+    """Holm's procedure as Holm wrote it, in a loop: reject in order until the first p_(j) > alpha / (m - j + 1)."""
+    m = len(p)
+    rejected = [False] * m
+    for j, i in enumerate(sorted(range(m), key=lambda i: p[i])):
+        if p[i] > alpha / (m - j):
+            break
+        rejected[i] = True
+    return rejected
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_holm_properties(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.1, size=rng.integers(1, 12)) ** rng.uniform(0.5, 2)
+    adjusted = holm(p)
+    assert np.all(adjusted >= p) and np.all(adjusted <= 1)
+    order = np.argsort(p)
+    assert np.all(np.diff(adjusted[order]) >= 0)              # monotone in the raw p-values
+    for alpha in (0.01, 0.05, 0.1):
+        assert (adjusted <= alpha).tolist() == step_down(p, alpha)
+    bonferroni = np.minimum(1, len(p) * p)
+    assert np.all(adjusted <= bonferroni + 1e-15)            # never more conservative than Bonferroni
+
+
+def test_holm_verdicts():
+    strong, negative, weak = Interval(0.5, 0.2, 5), Interval(-0.5, 0.45, 5), Interval(0.1, 0.3, 5)
+    assert [i.verdict() for i in (strong, negative, weak)] == ["higher", "lower", "within noise"]
+    assert holm_verdicts([strong, negative, weak]) == ["higher", "within noise", "within noise"]
+    assert holm_verdicts([negative]) == ["lower"]                           # a family of one keeps its verdict
+    assert holm_verdicts([negative], alpha=0.2, lower="down") == ["down"]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: holm([]), ValueError, "p_values must be a non-empty"),
+    (lambda: holm([[0.1, 0.2]]), ValueError, "p_values must be a non-empty 1-D"),
+    (lambda: holm([0.1, 1.5]), ValueError, "p_values"),
+    (lambda: holm(["0.1"]), TypeError, "p_values"),
+    (lambda: holm_verdicts([0.01]), TypeError, "intervals"),
+    (lambda: holm_verdicts([Interval(1.0, 0.5, 5)], alpha=1.0), ValueError, "alpha"),
+    (lambda: Interval(1.0, 0.5, 5).detectable(power=1.0), ValueError, "power"),
+])
+def test_holm_and_detectable_reject_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
