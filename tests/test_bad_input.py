@@ -183,6 +183,14 @@ def loose_tensors(model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(tensors(), lr=0.1)
 
 
+HELD_MODEL = nn.Linear(2, 1)  # the good value of held_parameters' model: its optimizer is built on it
+
+
+def held_parameters_of(make: Any) -> Any:
+    model = linear()
+    return runtime.held_parameters(model, make(model) if callable(make) else make)
+
+
 def range_test_optimizer(make: Any) -> Any:
     model = linear()
     return range_test(model=model, optimizer=make(model) if callable(make) else make)
@@ -655,6 +663,10 @@ TABLE: list[Line] = [
     line(runtime.progress_bar, "total", lambda v: runtime.progress_bar(v, False, "x").close(), 3,
          kind("3", True) + out(-1, 2.5, NAN)),  # None: a bar of unknown length
     line(runtime.set_lr, "lr", lambda v: runtime.set_lr({"lr": 0.1}, v), 0.2, NONNEGATIVE + SCALAR),
+    line(runtime.held_parameters, "optimizer", held_parameters_of, own_parameters,
+         either(another_models_parameters, loose_tensors) + kind(None, "SGD")),
+    line(runtime.held_parameters, "model", lambda v: runtime.held_parameters(v, own_parameters(HELD_MODEL)),
+         HELD_MODEL, kind(None, "model", 3)),
 ]
 
 # Public callables that are not in the table, each with its reason (by a public name).
@@ -686,6 +698,7 @@ EXEMPT: dict[str, str] = {
     "lrcourse.validation.interval": "formats an interval for a message",
     "lrcourse.validation.nonfinite_error": "builds the error for a norm that was found NaN or inf",
     "lrcourse.torch.runtime.is_full_batch": "a predicate",
+    "lrcourse.torch.runtime.optimizer_tensors": "lists the tensors of an optimizer that held_parameters has checked",
     "lrcourse.torch.runtime.batches_per_epoch": "answers None for data without a length",
     # containers of arrays: any leaf is an array of any shape
     "lrcourse.numpy.tree.leaves": "walks any container",

@@ -42,7 +42,8 @@ import torch
 from torch import nn
 
 from lrcourse.range_test import RAMPS, Ramp, RangeTestResult, SmoothedLoss, check_options, is_diverged, smooth_update
-from lrcourse.torch.runtime import Batch, Data, cycle, is_full_batch, progress_bar, seeded, set_lr
+from lrcourse.torch.runtime import (Batch, Data, cycle, held_parameters, is_full_batch, optimizer_tensors, progress_bar,
+                                    seeded, set_lr)
 from lrcourse.validation import check, integer, real
 
 __all__ = ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
@@ -156,23 +157,12 @@ def lr_range_test(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: L
                                        loss_floor=loss_floor)
 
 
-def _held(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
-    """The tensors the optimizer updates, each once."""
-    unique = {id(p): p for group in optimizer.param_groups for p in group["params"]}
-    return list(unique.values())
-
-
 def _check_trainable(model: nn.Module, optimizer: torch.optim.Optimizer) -> torch.Tensor:
     """Check that the test will train some of the model's parameters; return the first parameter."""
     params = list(model.parameters())
     if not params:
         raise ValueError(f"model must have parameters to train, got a {type(model).__name__} with none")
-    own = {id(p) for p in params}
-    held = [p for p in _held(optimizer) if id(p) in own]
-    if not held:
-        raise ValueError(f"optimizer must hold parameters of model, but none of its {len(_held(optimizer))} "
-                         "parameters is one of the model's: was it built on another model, or on a copy of this "
-                         "one? Build it on model.parameters()")
+    held = held_parameters(model, optimizer)
     if not any(p.requires_grad for p in params):
         raise ValueError(f"model must have parameters that require grad, got a {type(model).__name__} whose "
                          f"{len(params)} parameters are all frozen (requires_grad=False)")
@@ -205,7 +195,7 @@ def _snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, A
         "modes": {name: m.training for name, m in model.named_modules(remove_duplicate=False)},
         # the tensors the optimizer holds and the model does not (a learnable weight of the loss)
         "foreign": [(p, p.detach().clone(), None if p.grad is None else p.grad.detach().clone())
-                    for p in _held(optimizer) if id(p) not in own],
+                    for p in optimizer_tensors(optimizer) if id(p) not in own],
         "optimizer": copy.deepcopy(optimizer.state_dict()),
     }
 

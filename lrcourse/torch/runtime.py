@@ -20,13 +20,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from lrcourse.torch.device import get_device
 from lrcourse.validation import check, flag, integer, real
 
 __all__ = ["Batch", "Data", "seeded", "is_full_batch", "check_data", "cycle", "one_epoch", "batches_per_epoch",
-           "show_progress", "progress_bar", "set_lr"]
+           "show_progress", "progress_bar", "set_lr", "optimizer_tensors", "held_parameters"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 Data = Batch | Iterable[Batch]
@@ -216,3 +217,31 @@ def set_lr(group: dict[str, Any], lr: float) -> None:
         group["lr"].fill_(lr)
     else:
         group["lr"] = lr
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """Return the tensors ``optimizer`` updates, each once, in the order of its param groups."""
+    unique = {id(p): p for group in optimizer.param_groups for p in group["params"]}
+    return list(unique.values())
+
+
+def held_parameters(model: nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """Return the parameters of ``model`` that ``optimizer`` updates; refuse an optimizer that updates none.
+
+    An optimizer built on another model, or on a copy of this one, would train nothing
+    that the loss depends on: :func:`~lrcourse.torch.fit`, :func:`~lrcourse.torch.training.train_step`
+    and :func:`~lrcourse.torch.lr_range_test` refuse it with this ``ValueError``.
+    ``TypeError`` if ``model`` is not a module or ``optimizer`` not an optimizer.
+    """
+    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
+    check(isinstance(optimizer, torch.optim.Optimizer), "optimizer",
+          "a torch.optim.Optimizer (of lrcourse.torch or torch.optim) built on the model's parameters", optimizer,
+          TypeError)
+    tensors = optimizer_tensors(optimizer)
+    own = {id(p) for p in model.parameters()}
+    held = [p for p in tensors if id(p) in own]
+    if not held:
+        raise ValueError(f"optimizer must hold parameters of model, but none of its {len(tensors)} parameters is "
+                         "one of the model's: was it built on another model, or on a copy of this one? The "
+                         "optimizer must be built on the model's parameters (model.parameters())")
+    return held

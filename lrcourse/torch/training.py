@@ -33,8 +33,8 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from lrcourse.schedules import Schedule
 from lrcourse.torch.device import get_device
-from lrcourse.torch.runtime import (Batch, Data, batches_per_epoch, check_data, one_epoch, progress_bar, seeded,
-                                    show_progress)
+from lrcourse.torch.runtime import (Batch, Data, batches_per_epoch, check_data, held_parameters, one_epoch,
+                                    progress_bar, seeded, show_progress)
 from lrcourse.torch.schedulers import ScheduleLR
 from lrcourse.validation import check, integer, real
 
@@ -192,14 +192,7 @@ def _check_step(model: Any, optimizer: Any, loss_fn: Any, clip: Any, *, finite_c
 
     ``finite_clip=False`` allows ``clip=inf`` (measure the norm, clip nothing).
     """
-    check(isinstance(model, nn.Module), "model", "a torch.nn.Module", model, TypeError)
-    check(isinstance(optimizer, torch.optim.Optimizer), "optimizer",
-          "a torch.optim.Optimizer (of lrcourse.torch or torch.optim) built on the model's parameters", optimizer,
-          TypeError)
-    own = {id(p) for p in model.parameters()}
-    check(any(id(p) in own for group in optimizer.param_groups for p in group["params"]), "optimizer",
-          "built on the model's parameters (it holds none of them: was it built on another model?)",
-          optimizer)
+    held_parameters(model, optimizer)
     check(loss_fn is None or callable(loss_fn), "loss_fn", "a function loss_fn(output, target) or None", loss_fn,
           TypeError)
     return None if clip is None else real("clip", clip, low=0.0, low_open=True, finite=finite_clip)
