@@ -10,6 +10,8 @@ have ``bounds`` for a contour plot.
   known); :class:`NoisyQuadratic` adds gradient noise, a model of SGD.
 - :class:`Rosenbrock`, :class:`Beale`: classic curved valleys and plateaus.
 - :class:`Saddle`: a saddle point between two minima.
+- :class:`SparseRegression`: least squares on a stream of sparse features whose
+  frequencies follow a power law (rare features, as informative as the common ones).
 
 >>> import numpy as np
 >>> from lrcourse.problems import Rosenbrock
@@ -27,6 +29,7 @@ From torch, pass a tensor: the same formulas run on it and autograd differentiat
 
 from lrcourse.problems._base import Problem
 from lrcourse.problems.quadratic import NoisyQuadratic, Quadratic
+from lrcourse.problems.sparse import SparseRegression
 from lrcourse.problems.surfaces import Beale, Rosenbrock, Saddle
 
-__all__ = ["Problem", "Quadratic", "NoisyQuadratic", "Rosenbrock", "Beale", "Saddle"]
+__all__ = ["Problem", "Quadratic", "NoisyQuadratic", "Rosenbrock", "Beale", "Saddle", "SparseRegression"]
