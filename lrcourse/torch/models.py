@@ -9,6 +9,8 @@ draws from that stream instead, as torch modules normally do).
 - :class:`SoftmaxRegression`, :class:`MLP`: for the tabular datasets and the digits.
 - :class:`SmallCNN`: two convolutions for the 8×8 digits.
 - :class:`SequenceRegressor`: an RNN, IRNN or LSTM for the adding problem.
+- :class:`CharMLP`: Bengio et al.'s (2003) neural language model, for next-character
+  prediction (:func:`lrcourse.torch.data.characters`).
 - :class:`BodyHead` and :func:`pretrain_digits`: a network pretrained on some digit
   classes, whose head is replaced to fine-tune on the others, with per-layer rates.
 """
@@ -33,6 +35,7 @@ __all__ = [
     "MLP",
     "SmallCNN",
     "SequenceRegressor",
+    "CharMLP",
     "BodyHead",
     "pretrain_digits",
 ]
@@ -173,6 +176,54 @@ class SequenceRegressor(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         states, _ = self.rnn(x)
         return self.head(states[:, -1]).squeeze(-1)
+
+
+class CharMLP(nn.Module):
+    r"""A neural language model over characters (Bengio et al., 2003): embed, concatenate, MLP, scores.
+
+    Each of the ``context`` characters of a window (int64 indices in ``[0,
+    n_chars)``) is looked up in one table of ``embedding_dim``-dimensional vectors, the
+    vectors are concatenated into :math:`x \in \mathbb R^{\text{context} \cdot d}`,
+    and an MLP with :math:`\tanh` hidden layers of widths ``hidden`` maps them to
+    ``n_chars`` scores, the logits of the next character (the softmax is in the loss,
+    ``F.cross_entropy``). Bengio et al.'s optional direct connections from the
+    embeddings to the output are left out. Input ``(N, context)``, output
+    ``(N, n_chars)``. The embedding and the linear layers are ``torch.nn``'s and
+    their default initialisation (embeddings :math:`\mathcal N(0, 1)`), drawn with
+    ``seed``. Works under ``torch.func.vmap``, so :func:`lrcourse.torch.sweep_model`
+    trains ``K`` copies at once.
+
+    References:
+        Bengio, Y., Ducharme, R., Vincent, P. and Jauvin, C. (2003). A neural
+        probabilistic language model. Journal of Machine Learning Research 3.
+
+    >>> model = CharMLP(38, context=8, embedding_dim=10, hidden=(64,))
+    >>> model(torch.zeros(5, 8, dtype=torch.int64)).shape, sum(p.numel() for p in model.parameters())
+    (torch.Size([5, 38]), 8034)
+    """
+
+    def __init__(self, n_chars: int, context: int = 8, embedding_dim: int = 10, hidden: Sequence[int] = (64,), *,
+                 seed: int | None = 0) -> None:
+        super().__init__()
+        n_chars, self.context = _count("n_chars", n_chars, 2), _count("context", context)
+        embedding_dim = _count("embedding_dim", embedding_dim)
+        widths = [self.context * embedding_dim, *_widths(hidden), n_chars]
+        layers: list[nn.Module] = []
+        with seeded(seed):
+            self.embedding = nn.Embedding(n_chars, embedding_dim)
+            for i, (width_in, width_out) in enumerate(zip(widths, widths[1:])):
+                if i > 0:
+                    layers.append(nn.Tanh())
+                layers.append(nn.Linear(width_in, width_out))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"x must hold integer character indices (int64), got {x.dtype}")
+        if x.shape[-1] != self.context:
+            raise ValueError(f"x must have shape (N, {self.context}) (windows of context characters), "
+                             f"got {tuple(x.shape)}")
+        return self.layers(self.embedding(x).flatten(-2))
 
 
 class BodyHead(nn.Module):

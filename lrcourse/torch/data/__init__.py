@@ -11,6 +11,8 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
   fine-tune on 5–9).
 - :func:`imbalanced`: the same with geometrically fewer examples per class.
 - :func:`adding`: the adding problem, on which a plain RNN's gradients explode.
+- :func:`characters`: next-character prediction on the standard library's docstrings
+  (:func:`stdlib_text`), a :class:`TextDataset` of integer windows.
 
 >>> from lrcourse.torch.data import load
 >>> wine = load("wine", seed=1)
@@ -21,5 +23,7 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
 
 from lrcourse.torch.data.sequences import adding, adding_problem
 from lrcourse.torch.data.tabular import NAMES, Dataset, Split, imbalanced, load
+from lrcourse.torch.data.text import ALPHABET, TextDataset, characters, normalise, stdlib_text
 
 __all__ = ["NAMES", "Dataset", "Split", "load", "imbalanced", "adding", "adding_problem"]
+__all__ += ["characters", "stdlib_text", "normalise", "TextDataset", "ALPHABET"]
