@@ -196,6 +196,18 @@ def range_test_optimizer(make: Any) -> Any:
     return range_test(model=model, optimizer=make(model) if callable(make) else make)
 
 
+def fine_tune(**arguments: Any) -> Any:
+    arguments = {"model": two_layers(), "data": batch(), "lr": 0.01, "steps": 6, "freeze_steps": 2,
+                 "device": "cpu", **arguments}
+    return lt.fine_tune(**arguments)
+
+
+def lp_ft(**arguments: Any) -> Any:
+    arguments = {"model": two_layers(), "data": batch(), "probe_lr": 0.01, "lr": 0.01, "steps": 6,
+                 "probe_steps": 2, "device": "cpu", **arguments}
+    return lt.lp_ft(**arguments)
+
+
 def per_example_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (output - target) ** 2
 
@@ -613,6 +625,22 @@ TABLE: list[Line] = [
          either(["0"], ["0", "1", "9"], "02", 5)),
     line(param_groups.layerwise_param_groups, "verbose",
          lambda v: lt.layerwise_param_groups(two_layers(), 0.1, verbose=v), False, FLAG),
+    # fine-tuning recipes
+    line(lt.spread_rates, "lr_low", lambda v: lt.spread_rates(v, 0.1, 3), 0.01, POSITIVE + SCALAR + out(1.0)),
+    line(lt.spread_rates, "lr_high", lambda v: lt.spread_rates(0.001, v, 3), 0.1, POSITIVE + SCALAR),
+    line(lt.spread_rates, "n", lambda v: lt.spread_rates(0.001, 0.1, v), 3, COUNT + out(0)),
+    *[line(lt.fine_tune, name, lambda v, name=name: fine_tune(**{name: v}), good, bads) for name, good, bads in [
+        ("model", two_layers(), kind(None, 5)), ("lr", 0.01, POSITIVE + SCALAR), ("steps", 6, COUNT + out(3)),
+        ("freeze_steps", 2, COUNT + out(1, 5)), ("lr_mult", 100.0, POSITIVE + SCALAR + out(0.5)),
+        ("pct_start", 0.3, REAL + SCALAR + out(0.0, 1.0)), ("div", 5.0, POSITIVE + SCALAR),
+        ("div_final", 1e5, POSITIVE + SCALAR), ("cycle_momentum", True, FLAG), ("seed", 0, SEED),
+        ("optimizer", torch.optim.Adam, kind(None, 5, lambda groups: 5)),
+        ("layers", ["0", "2"], either(["0"], ["0", "1", "9"], "02", 5))]],
+    *[line(lt.lp_ft, name, lambda v, name=name: lp_ft(**{name: v}), good, bads) for name, good, bads in [
+        ("model", two_layers(), kind(None, 5)), ("probe_lr", 0.01, POSITIVE + SCALAR),
+        ("lr", 0.01, POSITIVE + SCALAR), ("steps", 6, COUNT + out(1)), ("probe_steps", 2, COUNT + out(0, 6)),
+        ("seed", 0, SEED), ("optimizer", torch.optim.Adam, kind(None, 5, lambda groups: 5)),
+        ("layers", ["0", "2"], either(["0"], ["0", "1", "9"], "02", 5))]],
     # models
     line(models.SoftmaxRegression, "n_features", lambda v: models.SoftmaxRegression(v, 3), 4, COUNT + out(0)),
     line(models.SoftmaxRegression, "n_classes", lambda v: models.SoftmaxRegression(4, v), 3, COUNT + out(1)),

@@ -9,7 +9,8 @@ It imports the NumPy core (:mod:`lrcourse.schedules`, :mod:`lrcourse.numpy`,
 - :func:`fit` and :func:`evaluate` (:mod:`lrcourse.torch.training`), the training loop;
 - :func:`sweep_model` (:mod:`lrcourse.torch.sweep`): ``K`` copies of a model at once;
 - :func:`lr_range_test` and :func:`top_hessian_eigenvalue`;
-- gradient clipping and layer-wise param groups;
+- gradient clipping and layer-wise param groups; the fine-tuning recipes
+  :func:`fine_tune` (fastai's) and :func:`lp_ft` (:mod:`lrcourse.torch.transfer`);
 - :mod:`lrcourse.torch.models` and :mod:`lrcourse.torch.data`, the chapters' models and
   bundled data sets; :func:`get_device` (:mod:`lrcourse.torch.device`);
 - :mod:`lrcourse.torch.runtime`, what the loops share: seeding, batches, the progress
@@ -24,9 +25,11 @@ from lrcourse.torch.range_test import RangeTestResult, lr_range_test, top_hessia
 from lrcourse.torch.schedulers import ScheduleLR, torch_scheduler_lrs
 from lrcourse.torch.sweep import run_outputs, run_scores, sweep_model, vmap_loss
 from lrcourse.torch.training import History, evaluate, fit
+from lrcourse.torch.transfer import fine_tune, lp_ft, spread_rates
 
 __all__ = ["ScheduleLR", "torch_scheduler_lrs", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
 __all__ += ["fit", "evaluate", "History", "sweep_model", "run_outputs", "run_scores", "vmap_loss"]
 __all__ += ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
 __all__ += ["clip_grad_norm", "clip_grad_value", "grad_norm"]
 __all__ += ["layerwise_param_groups", "param_groups_table", "get_device"]
+__all__ += ["fine_tune", "lp_ft", "spread_rates"]
