@@ -15,8 +15,9 @@ prints the validation loss (mean and spread over seeds), then the paired differe
 (best rate against its neighbours, cosine against constant, SGD against Adam) with
 their 95 % intervals (:func:`lrcourse.metrics.paired_interval`)
 and the ratio |mean| / s_d (how many standard deviations of the paired differences
-the effect is). The task has headroom when those ratios are large, while one sweep
-of 10-15 runs costs a few seconds of CPU.
+the effect is). The task has headroom when those ratios are large, while a sweep
+stays cheap: one seed's 10 runs of 1,000 steps took 8-14 s of CPU (2 threads, a loaded
+2-core machine); 40 runs packed in one call, the seeds as ``x0``, 6-8 s.
 """
 
 from __future__ import annotations
