@@ -47,10 +47,12 @@ class SparseRegression(Problem):
     feature), ``noise`` :math:`\sigma`, ``batch`` :math:`B`; ``seed`` draws the signs of
     :math:`\theta^\star` (:attr:`weights`). Every run starts at :math:`\theta_0 = 0`.
 
-    The curvature along feature :math:`j` is about :math:`p_j`, so one learning rate
-    cannot serve both ends: gradient descent closes the gap along :math:`j` by a factor
-    :math:`1 - \alpha p_j` per step, and a rate small enough for the common features
-    (and their noise) leaves the rare ones almost where they started. AdaGrad divides
+    The curvature along feature :math:`j` is about :math:`p_j` (:math:`\Sigma_{jj} = p_j`), so one
+    learning rate cannot serve both ends: where :math:`\Sigma` is nearly diagonal, as along
+    the rare features, gradient descent closes the gap along :math:`j` by a factor
+    :math:`1 - \alpha p_j` per step on average, and a rate small enough for the common
+    features (and their noise) moves the rare ones only a fraction
+    :math:`1 - (1 - \alpha p_j)^T` of the way in :math:`T` steps. AdaGrad divides
     each coordinate's step by the root of the sum of its own squared gradients, which
     is small for a feature that is rarely on: the setting it was designed for.
 
