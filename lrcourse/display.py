@@ -182,7 +182,7 @@ class _Glued(str):
         pass
 
 
-def glue(name: str, value: Any, fmt: str = ".3g") -> str:
+def glue(name: str, value: Any, fmt: str = ".3g", *, show: bool = True) -> str:
     """Hand a number the run produced to the prose, and return it as the prose shows it.
 
     The text of a chapter never types a number that a computation produced: it names it,
@@ -196,11 +196,17 @@ def glue(name: str, value: Any, fmt: str = ".3g") -> str:
     every number next to the code that made it. The book's build sets
     ``LRCOURSE_BOOK_BUILD`` and the page shows the numbers in the prose only.
 
+    ``show=False`` records the number for the page without that live line: use it in an
+    exercise's solution, whose answer must not print under the cell (JupyterLab unfolds a
+    folded cell's output as soon as the cell runs, so Run All would reveal it).
+
     >>> glue("ratio", 296.4281, ".0f")
     '296'
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue: name must be an identifier-like string, got {name!r}")
+    if not isinstance(show, bool):
+        raise TypeError(f"glue: show must be True or False, got {show!r}")
     text = _Glued(value if isinstance(value, str) else format(value, fmt))
     if not _in_ipython():  # a script or a doctest: nothing to record
         return text
@@ -210,7 +216,7 @@ def glue(name: str, value: Any, fmt: str = ".3g") -> str:
         pass
     else:
         _myst_glue(name, _Text(text), display=False)
-    if not os.environ.get(BOOK_BUILD_VARIABLE):
+    if show and not os.environ.get(BOOK_BUILD_VARIABLE):
         from IPython.display import HTML, display
 
         display(HTML(f'<span class="{LIVE_GLUE_CLASS}" style="color:#666;font-size:85%">{html.escape(name)} = '

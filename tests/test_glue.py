@@ -29,7 +29,8 @@ def test_in_a_kernel_records_for_myst_nb_and_shows_the_live_fallback(monkeypatch
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("myst_nb")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from lrcourse.display import glue\nglue('edge', 1.987654, '.2f')")]
+    nb.cells = [nbformat.v4.new_code_cell("from lrcourse.display import glue\nglue('edge', 1.987654, '.2f')"),
+                nbformat.v4.new_code_cell("glue('answer', 0.25, '.2f', show=False)")]
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     outputs = nb.cells[0].outputs
     recorded = [o for o in outputs if o.get("metadata", {}).get("scrapbook", {}).get("name") == "edge"]
@@ -37,3 +38,12 @@ def test_in_a_kernel_records_for_myst_nb_and_shows_the_live_fallback(monkeypatch
     shown = [o for o in outputs if "text/html" in o.get("data", {})]
     assert len(shown) == 1 and "edge = <b>1.99</b>" in shown[0]["data"]["text/html"]
     assert not [o for o in outputs if o.output_type == "execute_result"]  # the return value is not echoed
+    # show=False (a solution's answer): recorded for the page, but nothing a live reader can see
+    quiet = nb.cells[1].outputs
+    assert [o["metadata"]["scrapbook"]["name"] for o in quiet] == ["answer"]
+    assert not [o for o in quiet if set(o.get("data", {})) & {"text/html", "text/plain"}]
+
+
+def test_show_must_be_a_flag() -> None:
+    with pytest.raises(TypeError, match="show"):
+        glue("x", 1.0, show="no")  # type: ignore[arg-type]
