@@ -37,6 +37,7 @@ BUILDERS = {
     "SequenceRegressor": lambda: [models.SequenceRegressor(cell, hidden_size=4) for cell in ("rnn", "irnn", "lstm")],
     "BodyHead": lambda: models.BodyHead(4, 3, hidden=(5,)).replace_head(2),
     "pretrain_digits": lambda: models.pretrain_digits(steps=2, hidden=(4,)),
+    "CharMLP": lambda: models.CharMLP(6, context=3, embedding_dim=2, hidden=(4,)),
 }
 
 
