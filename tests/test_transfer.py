@@ -192,3 +192,28 @@ def test_custom_layers_decide_the_groups() -> None:
                                  layers=["body", "head"], device="cpu")
     assert len(frozen.lrs[0]) == 1 and len(unfrozen.lrs[0]) == 2
     np.testing.assert_allclose(np.array(unfrozen.lrs).max(axis=0), [0.005 / 100, 0.005], rtol=1e-9)
+
+
+def test_fine_tune_cycles_adam_beta1_as_fastai_moms() -> None:
+    # fastai's moms=(0.95, 0.85, 0.95): beta1 at 0.95 at the start of each phase, 0.85 at its peak rate
+    built, seen = [], []
+
+    def optimizer(groups):
+        built.append(torch.optim.Adam(groups))
+        return built[-1]
+
+    def loss(output, target):  # called once per update, before the step: the beta1 that step uses
+        seen.append((len(built), built[-1].param_groups[0]["betas"][0], built[-1].param_groups[0]["lr"]))
+        return nn.functional.cross_entropy(output, target)
+
+    fine_tune(model(), data(), lr=0.01, steps=30, freeze_steps=10, optimizer=optimizer, loss_fn=loss, device="cpu")
+    for phase in (1, 2):
+        beta1 = np.array([b for p, b, _ in seen if p == phase])
+        lrs = np.array([r for p, _, r in seen if p == phase])
+        assert beta1[0] == pytest.approx(0.95) and 0.85 - 1e-12 <= beta1.min() < 0.86  # 0.85 at the peak
+        assert int(np.argmin(beta1)) == int(np.argmax(lrs))  # the lowest beta1 at the highest rate
+        assert np.all(beta1 <= 0.95 + 1e-12)
+    built.clear(), seen.clear()
+    fine_tune(model(), data(), lr=0.01, steps=30, freeze_steps=10, cycle_momentum=False, optimizer=optimizer,
+              loss_fn=loss, device="cpu")
+    assert len(seen) == 30 and all(b == 0.9 for _, b, _ in seen)  # torch's own beta1, untouched

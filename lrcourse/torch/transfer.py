@@ -139,10 +139,17 @@ def fine_tune(model: nn.Module, data: Data, *, lr: float, steps: int, freeze_ste
     annealing, and with ``cycle_momentum`` Adam's :math:`\beta_1` (or SGD's momentum)
     cycled from 0.95 down to 0.85 at the peak and back, as fastai's ``moms=(0.95, 0.85,
     0.95)``. The defaults are fastai's (``lr_mult=100``, ``pct_start=0.3``, ``div=5``, and
-    the ``div_final=1e5`` of ``fit_one_cycle``). Left out is fastai's own Adam
-    (:math:`\varepsilon = 10^{-5}`, weight decay 0.01): ``optimizer(groups)`` builds the
-    optimizer of each phase (``torch.optim.Adam`` by default, or any factory such as
-    ``functools.partial(torch.optim.Adam, fused=True)``).
+    the ``div_final=1e5`` of ``fit_one_cycle``). Two differences remain. The schedule's
+    ends: ``OneCycleLR`` spreads a phase over its updates so that the last one is at the
+    final rate, where fastai sets update :math:`i` of :math:`n` at the fraction
+    :math:`i/n` of the schedule, so that its last update is one step short of the end (a
+    frozen phase of fewer than 100 updates with ``pct_start=0.99`` never leaves its warm-up
+    there, while here its last update is at ``lr / div_final``). And the optimizer:
+    fastai's own Adam (:math:`\beta_2 = 0.99`, :math:`\varepsilon = 10^{-5}`, decoupled
+    weight decay 0.01) is left out, and ``fastai.Learner.freeze`` keeps batch-norm layers
+    trainable, where here every layer below the head is frozen. ``optimizer(groups)``
+    builds the optimizer of each phase (``torch.optim.Adam`` by default, or any factory
+    such as ``functools.partial(torch.optim.Adam, fused=True)``).
     Each phase is one :func:`~lrcourse.torch.fit` run with ``data``, ``loss_fn``, ``seed``
     and ``device``; their :class:`~lrcourse.torch.History` records are returned, the
     frozen phase first. ``layers`` are the layers from the input to the head, as for
@@ -200,10 +207,12 @@ def lp_ft(model: nn.Module, data: Data, *, probe_lr: float, lr: float, steps: in
 
     A random head's gradients are large and point nowhere in particular; passed down
     into the body they change the pretrained features before the head has learnt to use
-    them. Kumar et al. show that for a linear model fine-tuning then distorts the
-    features in the directions the fine-tuning data span, and leaves the others, which
-    hurts out of distribution; starting from the probed head, the gradients that reach
-    the body are small from the first step. ``steps`` is the total budget of both
+    them. Kumar et al. prove it for a two-layer linear network (a linear feature
+    extractor and a linear head): fine-tuning from a poor head changes the features in
+    the directions the fine-tuning data span and leaves the others, which hurts out of
+    distribution; starting from the probed head, near the best for the pretrained
+    features, the gradients that reach the body are smaller from the first step, and
+    the features change less. ``steps`` is the total budget of both
     phases, so that a comparison with another recipe can give both the same.
 
     ``optimizer(groups)`` builds each phase's optimizer (``torch.optim.Adam`` by
