@@ -213,7 +213,8 @@ def test_fine_tune_cycles_adam_beta1_as_fastai_moms() -> None:
         assert beta1[0] == pytest.approx(0.95) and 0.85 - 1e-12 <= beta1.min() < 0.86  # 0.85 at the peak
         assert int(np.argmin(beta1)) == int(np.argmax(lrs))  # the lowest beta1 at the highest rate
         assert np.all(beta1 <= 0.95 + 1e-12)
-    built.clear(), seen.clear()
+    built.clear()
+    seen.clear()
     fine_tune(model(), data(), lr=0.01, steps=30, freeze_steps=10, cycle_momentum=False, optimizer=optimizer,
               loss_fn=loss, device="cpu")
     assert len(seen) == 30 and all(b == 0.9 for _, b, _ in seen)  # torch's own beta1, untouched
