@@ -12,6 +12,8 @@ core, the core never imports the torch layer.
 - :mod:`lrcourse.sweep`: many learning rates on a test problem as one vectorised run.
 - :mod:`lrcourse.range_test`, :mod:`lrcourse.clipping`: the range test's formulas (and the
   test on a problem) and gradient clipping, on arrays.
+- :mod:`lrcourse.scaling`: the linear and square-root rules that move a rate to another
+  batch size.
 - :mod:`lrcourse.metrics`: per-class recall, the window of good learning rates of a
   sweep, and paired confidence intervals over seeds.
 - :mod:`lrcourse.validation`: the argument checks of every public function, in both
@@ -25,7 +27,9 @@ core, the core never imports the torch layer.
 formulas: the optimizers as ``torch.optim`` subclasses and
 :class:`~lrcourse.torch.ScheduleLR`, :func:`~lrcourse.torch.fit`,
 :func:`~lrcourse.torch.sweep_model` (``K`` copies of a model at once),
-:func:`~lrcourse.torch.lr_range_test`, clipping and per-layer param groups, the
+:func:`~lrcourse.torch.lr_range_test`, the sharpness and the gradient noise scale
+(:func:`~lrcourse.torch.sharpness`, :func:`~lrcourse.torch.gradient_noise_scale`),
+clipping and per-layer param groups, the
 chapters' models and data sets, and the device. Its loops share one runtime module,
 :mod:`lrcourse.torch.runtime`: seeding, batches, the progress bar, setting a rate.
 """

@@ -44,6 +44,7 @@ import lrcourse.metrics as metrics
 import lrcourse.numpy as npo
 import lrcourse.problems as problems
 import lrcourse.range_test as rt
+import lrcourse.scaling as scaling
 import lrcourse.schedules as sch
 import lrcourse.sweep as sw
 import lrcourse.torch as lt
@@ -189,6 +190,22 @@ HELD_MODEL = nn.Linear(2, 1)  # the good value of held_parameters' model: its op
 def held_parameters_of(make: Any) -> Any:
     model = linear()
     return runtime.held_parameters(model, make(model) if callable(make) else make)
+
+
+def stepped_adam(model: nn.Module) -> torch.optim.Optimizer:
+    optimizer = torch.optim.Adam(model.parameters())
+    mse(model(batch()[0]), batch()[1]).backward()
+    optimizer.step()
+    return optimizer
+
+
+def unstepped_adam(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters())
+
+
+def adam_preconditioner_of(make: Any) -> Any:
+    model = linear()
+    return lt.adam_preconditioner(make(model) if callable(make) else make, model)
 
 
 def range_test_optimizer(make: Any) -> Any:
@@ -595,7 +612,27 @@ TABLE: list[Line] = [
     line(lt.top_hessian_eigenvalue, "seed", lambda v: lt.top_hessian_eigenvalue(linear(), mse, batch(), seed=v),
          0, SEED + kind(None)),
     line(lt.top_hessian_eigenvalue, "data", lambda v: lt.top_hessian_eigenvalue(linear(), mse, v), batch(),
-         either(None, 5, [batch()], (torch.zeros(8, 2),))),
+         either(None, 5, [], [(torch.zeros(8, 2),)], (torch.zeros(8, 2),))),
+    line(lt.sharpness, "iters", lambda v: lt.sharpness(linear(), mse, batch(), iters=v), 10, COUNT + out(0)),
+    line(lt.sharpness, "tol", lambda v: lt.sharpness(linear(), mse, batch(), tol=v), 1e-6, NONNEGATIVE + SCALAR),
+    line(lt.sharpness, "seed", lambda v: lt.sharpness(linear(), mse, batch(), seed=v), 0, SEED + kind(None)),
+    line(lt.sharpness, "data", lambda v: lt.sharpness(linear(), mse, v), [batch(), batch()],
+         either(None, 5, [], [(torch.zeros(8, 2),)], (torch.zeros(8, 2),))),
+    line(lt.sharpness, "preconditioner", lambda v: lt.sharpness(linear(), mse, batch(), preconditioner=v),
+         [torch.ones(1, 2), torch.ones(1)], kind("P", 5, torch.ones(3), [np.ones((1, 2)), np.ones(1)])
+         + out([torch.ones(1)], [torch.ones(2), torch.ones(1)], [torch.zeros(1, 2), torch.ones(1)],
+               [torch.ones(1, 2), torch.full((1,), NAN)])),
+    line(lt.adam_preconditioner, "optimizer", adam_preconditioner_of, stepped_adam,
+         either(own_parameters, unstepped_adam, another_models_parameters) + kind(None, "Adam")),
+    line(lt.gradient_noise_scale, "batch_size", lambda v: lt.gradient_noise_scale(linear(), mse, batch(), batch_size=v),
+         3, COUNT + out(0)),
+    line(lt.gradient_noise_scale, "data", lambda v: lt.gradient_noise_scale(linear(), mse, v), [batch(), batch()],
+         either(None, 5, [], [(torch.zeros(8, 2),)], (torch.zeros(8, 2),), (torch.zeros(1, 2), torch.zeros(1, 1)))),
+    # the rate against the batch size
+    line(scaling.scale_lr, "lr", lambda v: scaling.scale_lr(v, 64, 32), 0.1, NONNEGATIVE + SCALAR),
+    line(scaling.scale_lr, "batch_size", lambda v: scaling.scale_lr(0.1, v, 32), 64, COUNT + out(0)),
+    line(scaling.scale_lr, "base_batch_size", lambda v: scaling.scale_lr(0.1, 64, v), 32, COUNT + out(0)),
+    line(scaling.scale_lr, "rule", lambda v: scaling.scale_lr(0.1, 64, 32, v), "sqrt", either("log", None, 1, "")),
     # clipping, torch
     line(clipping_t.clip_grad_norm, "max_norm", lambda v: lt.clip_grad_norm(with_grads(), v), np.float64(1.0),
          but(POSITIVE, INF) + SCALAR),

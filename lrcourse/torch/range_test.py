@@ -25,9 +25,9 @@ What the tools people use get wrong, and what this one does instead:
   of the program draws what it would have drawn;
 - the smoothing, the stop and the suggestions: see :mod:`lrcourse.range_test`.
 
-:func:`top_hessian_eigenvalue` measures :math:`L`, the largest curvature, against
-which the test's answers are checked: gradient descent on a quadratic diverges for
-:math:`\alpha > 2/L`.
+:func:`~lrcourse.torch.curvature.top_hessian_eigenvalue` (in :mod:`lrcourse.torch.curvature`)
+measures :math:`L`, the largest curvature, against which the test's answers are checked:
+gradient descent on a quadratic diverges for :math:`\alpha > 2/L`.
 """
 
 from __future__ import annotations
@@ -42,11 +42,10 @@ import torch
 from torch import nn
 
 from lrcourse.range_test import RAMPS, Ramp, RangeTestResult, SmoothedLoss, check_options, is_diverged, smooth_update
-from lrcourse.torch.runtime import (Batch, Data, cycle, held_parameters, is_full_batch, optimizer_tensors, progress_bar,
-                                    seeded, set_lr)
-from lrcourse.validation import check, integer, real
+from lrcourse.torch.runtime import Data, cycle, held_parameters, optimizer_tensors, progress_bar, seeded, set_lr
+from lrcourse.validation import check
 
-__all__ = ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
+__all__ = ["lr_range_test", "RangeTestResult"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -220,51 +219,3 @@ def _restore(model: nn.Module, optimizer: torch.optim.Optimizer, saved: dict[str
 def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     yield from model.named_parameters()
     yield from model.named_buffers()  # persistent or not, e.g. batch norm's running statistics
-
-
-def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Batch, *, iters: int = 1000,
-                           tol: float = 1e-10, seed: int = 0) -> float:
-    r"""Return the largest eigenvalue :math:`L` of the Hessian of the full-batch loss, by power iteration.
-
-    .. math::
-
-        v_{k+1} = \frac{H v_k}{\lVert H v_k \rVert}, \qquad \lambda_k = v_k^\top H v_k
-        \;\to\; \lambda_{\max}(H) = L
-
-    :math:`H = \nabla^2_\theta J(\theta)` at the model's current parameters, for
-    :math:`J` = ``loss_fn(model(X), y)`` on ``data = (X, y)``. Each :math:`H v` is a
-    Hessian-vector product by double backpropagation,
-    :math:`H v = \nabla_\theta (\nabla_\theta J \cdot v)`, so :math:`H` is never
-    formed. The iteration starts from a random unit vector (seeded with ``seed``) and
-    stops when :math:`\lambda_k` changes by less than ``tol`` relatively, or after
-    ``iters`` products. It finds the eigenvalue of largest magnitude: for a convex loss
-    (least squares, softmax regression) that is :math:`L`, and gradient descent near
-    :math:`\theta` diverges for :math:`\alpha > 2/L`.
-
-    >>> X = torch.diag(torch.tensor([3.0, 1.0]))  # mean squared error: H = (2/n) XᵀX = diag(9, 1)
-    >>> model = nn.Linear(2, 1, bias=False)
-    >>> mse = lambda out, y: ((out.squeeze(-1) - y) ** 2).mean()
-    >>> round(top_hessian_eigenvalue(model, mse, (X, torch.zeros(2))), 4)
-    9.0
-    """
-    iters, tol, seed = integer("iters", iters, low=1), real("tol", tol, low=0.0), integer("seed", seed, low=0)
-    check(is_full_batch(data), "data", "a pair (X, y) of tensors: the full batch", data, TypeError)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError(f"model must have parameters that require grad, got a {type(model).__name__} with none")
-    x, y = data
-    x, y = x.to(params[0].device), y.to(params[0].device)
-    grads = torch.autograd.grad(loss_fn(model(x), y), params, create_graph=True)
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    v = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params]
-    eigenvalue = math.nan
-    for _ in range(iters):
-        norm = torch.sqrt(sum((u * u).sum() for u in v))
-        v = [u / norm for u in v]
-        hv = torch.autograd.grad(sum((g * u).sum() for g, u in zip(grads, v)), params, retain_graph=True)
-        new = float(sum((h * u).sum() for h, u in zip(hv, v)))  # the Rayleigh quotient vᵀHv
-        converged = abs(new - eigenvalue) <= tol * abs(new)
-        eigenvalue, v = new, [h.detach() for h in hv]
-        if converged:
-            break
-    return eigenvalue
