@@ -50,6 +50,7 @@ import lrcourse.sweep as sw
 import lrcourse.torch as lt
 import lrcourse.torch.clipping as clipping_t
 import lrcourse.torch.data as data
+import lrcourse.torch.ddp as ddp
 import lrcourse.torch.device as device
 import lrcourse.torch.models as models
 import lrcourse.torch.optim as opt
@@ -206,6 +207,9 @@ def unstepped_adam(model: nn.Module) -> torch.optim.Optimizer:
 def adam_preconditioner_of(make: Any) -> Any:
     model = linear()
     return lt.adam_preconditioner(make(model) if callable(make) else make, model)
+
+
+TINY_DDP = ddp.DDPOptions(steps=1, hidden=(2,), device="cpu")  # one step of a 64-2-10 MLP
 
 
 def range_test_optimizer(make: Any) -> Any:
@@ -760,6 +764,25 @@ TABLE: list[Line] = [
          either(another_models_parameters, loose_tensors) + kind(None, "SGD")),
     line(runtime.held_parameters, "model", lambda v: runtime.held_parameters(v, own_parameters(HELD_MODEL)),
          HELD_MODEL, kind(None, "model", 3)),
+    # data-parallel training (torchrun); launch's options are DDPOptions', checked before it spawns anything
+    *[line(ddp.DDPOptions, name, functools.partial(lambda name, v: ddp.DDPOptions(**{name: v}), name), good, bads)
+      for name, good, bads in [
+          ("task", "characters", either("imagenet", None, 1)), ("batch_size", 8, COUNT + out(0)),
+          ("lr", 0.1, POSITIVE + SCALAR), ("base_batch_size", 8, but(COUNT, None) + out(0)),
+          ("rule", "sqrt", either("cubic", None, 1)), ("warmup_steps", 5, COUNT), ("steps", 5, COUNT + out(0)),
+          ("seed", 3, SEED + kind(None)), ("optimizer", "adam", either("lbfgs", None)),
+          ("momentum", 0.9, NONNEGATIVE + out(1.0)), ("hidden", (8, 4), either(16, (), [8], (0,), (2.5,), ("8",))),
+          ("dtype", "float64", either("float16", None)), ("device", "cpu", either("tpu", None, 0))]],
+    line(ddp.batch_order, "n", lambda v: ddp.batch_order(v, 4, 2, 0), 10, COUNT + out(0)),
+    line(ddp.batch_order, "global_batch", lambda v: ddp.batch_order(10, v, 2, 0), 4, COUNT + out(0)),
+    line(ddp.batch_order, "steps", lambda v: ddp.batch_order(10, 4, v, 0), 2, COUNT + out(0)),
+    line(ddp.batch_order, "seed", lambda v: ddp.batch_order(10, 4, 2, v), 0, SEED + kind(None)),
+    line(ddp.scaled_schedule, "options", lambda v: ddp.scaled_schedule(v), ddp.DDPOptions(), kind(None, {"lr": 0.1})),
+    line(ddp.scaled_schedule, "world_size", lambda v: ddp.scaled_schedule(ddp.DDPOptions(), v), 2, COUNT + out(0)),
+    line(ddp.train, "world_size", lambda v: ddp.train(TINY_DDP, world_size=v), 2, COUNT + out(0)),
+    line(ddp.train, "rank", lambda v: ddp.train(TINY_DDP, world_size=2, rank=v), 0, SEED + kind(None) + out(2)),
+    line(ddp.train, "options", lambda v: ddp.train(v), TINY_DDP, kind(None, {"steps": 1})),
+    line(ddp.run_single, "nproc", lambda v: ddp.run_single(v, steps=1, hidden=(2,), device="cpu"), 2, COUNT + out(0)),
 ]
 
 # Public callables that are not in the table, each with its reason (by a public name).
@@ -781,6 +804,9 @@ EXEMPT: dict[str, str] = {
     "lrcourse.metrics.Window": "what good_window returns",
     "lrcourse.metrics.Interval": "what paired_interval returns",
     "lrcourse.torch.History": "what fit returns",
+    "lrcourse.torch.ddp.DDPResult": "what launch and run_single return",
+    "lrcourse.torch.ddp.launch": "spawns torchrun (seconds); tests/test_ddp.py checks its bad options, before any spawn",
+    "lrcourse.torch.ddp.main": "the command line: tests/test_ddp.py checks that argparse names each bad flag",
     "lrcourse.torch.data.Dataset": "what load returns",
     "lrcourse.torch.data.Split": "a pair of arrays",
     # no parameters

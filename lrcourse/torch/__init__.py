@@ -15,6 +15,8 @@ It imports the NumPy core (:mod:`lrcourse.schedules`, :mod:`lrcourse.numpy`,
   :func:`fine_tune` (fastai's) and :func:`lp_ft` (:mod:`lrcourse.torch.transfer`);
 - :mod:`lrcourse.torch.models` and :mod:`lrcourse.torch.data`, the chapters' models and
   bundled data sets; :func:`get_device` (:mod:`lrcourse.torch.device`);
+- :mod:`lrcourse.torch.ddp`, data-parallel training under ``torchrun``, imported on its own
+  (``python -m torch.distributed.run --nproc-per-node 2 -m lrcourse.torch.ddp``);
 - :mod:`lrcourse.torch.runtime`, what the loops share: seeding, batches, the progress
   bar, setting a rate.
 """
