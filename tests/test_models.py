@@ -186,3 +186,25 @@ def test_models_train_on_their_data() -> None:
             optimizer.step()
         assert torch.nn.functional.cross_entropy(model(X), y).item() < 0.5 * before
     assert np.isfinite(before)
+
+
+def test_small_cnn_pools_before_relu_with_the_values_and_gradients_of_relu_then_pool() -> None:
+    # max commutes with the non-decreasing ReLU; ties of non-positive windows get a zero gradient either way
+    def relu_then_pool(cnn: SmallCNN, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(-1, 1, 8, 8)
+        x = torch.nn.functional.max_pool2d(torch.relu(cnn.conv1(x)), 2)
+        x = torch.nn.functional.max_pool2d(torch.relu(cnn.conv2(x)), 2)
+        return cnn.linear(x.flatten(1))
+
+    x = torch.randn(40, 64, generator=torch.Generator().manual_seed(0))
+    x[:5] = -1.0  # windows where every value is negative (all-zero after a ReLU)
+    cnn = SmallCNN(seed=3)
+    grads = []
+    for forward in (cnn, lambda x: relu_then_pool(cnn, x)):
+        cnn.zero_grad()
+        out = forward(x)
+        (out ** 2).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in cnn.parameters()]))
+    assert torch.equal(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1], grads[1][1]):
+        assert torch.equal(a, b)
