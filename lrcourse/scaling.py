@@ -15,6 +15,8 @@ becomes
 Both rules hold only up to a point: beyond the critical batch size, about the gradient
 noise scale (:func:`lrcourse.torch.noise_scale.gradient_noise_scale`), a larger batch no
 longer buys proportionally fewer steps, and the scaled rate stops working.
+:func:`two_batch_estimates` estimates that noise scale as it is done at scale, from the
+squared norms of gradients of two batch sizes (McCandlish et al. 2018, appendix A).
 
 References:
     Goyal, P., Dollár, P., Girshick, R., Noordhuis, P., Wesolowski, L., Kyrola, A., Tulloch, A.,
@@ -22,15 +24,20 @@ References:
     arXiv:1706.02677.
     Malladi, S., Lyu, K., Panigrahi, A. and Arora, S. (2022). On the SDEs and scaling rules for
     adaptive gradient algorithms. NeurIPS.
+    McCandlish, S., Kaplan, J., Amodei, D. and the OpenAI Dota Team (2018). An empirical model
+    of large-batch training. arXiv:1812.06162.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from lrcourse.validation import check, integer, real
+import numpy as np
 
-__all__ = ["SCALING_RULES", "scale_lr"]
+from lrcourse.validation import check, integer, real, real_array
+
+__all__ = ["SCALING_RULES", "scale_lr", "two_batch_estimates"]
 
 SCALING_RULES = ("linear", "sqrt")
 """The rules of :func:`scale_lr`: ``"linear"`` (SGD, Goyal et al. 2017) and ``"sqrt"`` (Adam, Malladi et al. 2022)."""
@@ -70,3 +77,50 @@ def scale_lr(lr: float, batch_size: int, base_batch_size: int, rule: str = "line
     check(isinstance(rule, str) and rule in SCALING_RULES, "rule", "'linear' or 'sqrt'", rule)
     ratio = batch_size / base_batch_size
     return lr * (ratio if rule == "linear" else math.sqrt(ratio))
+
+
+def two_batch_estimates(norm_sq_small: Any, norm_sq_big: Any, batch_small: int,
+                        batch_big: int) -> tuple[Any, Any]:
+    r"""Return the unbiased estimates of :math:`\lVert G\rVert^2` and :math:`\operatorname{tr}(\Sigma)` from two batch sizes.
+
+    A batch of :math:`B` examples drawn with replacement has
+    :math:`\mathbb{E}\lVert G_B\rVert^2 = \lVert G\rVert^2 + \operatorname{tr}(\Sigma)/B`;
+    two batch sizes :math:`B_s < B_b` give two such equations, solved for the two unknowns
+    (McCandlish et al. 2018, appendix A):
+
+    .. math::
+
+        \lvert \mathcal{G}\rvert^2 = \frac{B_b \lVert G_{B_b}\rVert^2 - B_s \lVert G_{B_s}\rVert^2}{B_b - B_s},
+        \qquad
+        \mathcal{S} = \frac{\lVert G_{B_s}\rVert^2 - \lVert G_{B_b}\rVert^2}{1/B_s - 1/B_b}
+
+    Each is unbiased, but one pair of norms gives noisy (even negative) values: average
+    each over many pairs, then take the ratio :math:`B_\text{simple} \approx
+    \bar{\mathcal{S}} / \overline{\lvert \mathcal{G}\rvert^2}` (the ratio of the means,
+    not the mean of the ratios, which is biased). With data-parallel workers the small
+    batch is one worker's and the big one the all-reduced global batch, so the estimate
+    costs nothing extra. ``norm_sq_small`` and ``norm_sq_big`` are numbers or arrays of
+    the same shape (one pair per step), each a squared norm :math:`\ge 0`; the estimates
+    have that shape. Batches drawn without replacement from :math:`n` examples have
+    :math:`\operatorname{tr}(\Sigma)` multiplied by :math:`(n - B)/(n - 1)`; negligible
+    when :math:`B \ll n`. :func:`lrcourse.torch.noise_scale.gradient_noise_scale`
+    computes both exactly on a small data set.
+
+    >>> g2, trace = two_batch_estimates(1.0 + 4.0 / 2, 1.0 + 4.0 / 8, 2, 8)  # |G|² = 1, tr Σ = 4: expectations
+    >>> float(g2), float(trace), float(trace / g2)
+    (1.0, 4.0, 4.0)
+
+    References:
+        McCandlish, S., Kaplan, J., Amodei, D. and the OpenAI Dota Team (2018). An empirical model
+        of large-batch training. arXiv:1812.06162, appendix A.
+    """
+    small = real_array("norm_sq_small", norm_sq_small, low=0.0)
+    big = real_array("norm_sq_big", norm_sq_big, low=0.0)
+    batch_small = integer("batch_small", batch_small, low=1)
+    batch_big = integer("batch_big", batch_big, low=1)
+    check(batch_big > batch_small, "batch_big", f"an integer > batch_small = {batch_small}", batch_big)
+    check(small.shape == big.shape, "norm_sq_big", f"of the shape of norm_sq_small, {small.shape}",
+          big.shape)
+    g2 = (batch_big * big - batch_small * small) / (batch_big - batch_small)
+    trace = (small - big) / (1.0 / batch_small - 1.0 / batch_big)
+    return g2, trace

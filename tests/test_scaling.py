@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lrcourse.scaling import SCALING_RULES, scale_lr
+from lrcourse.scaling import SCALING_RULES, scale_lr, two_batch_estimates
 
 
 @pytest.mark.parametrize(("lr", "batch_size", "base", "rule", "expected"), [
@@ -64,3 +64,65 @@ def test_bad_input_names_the_parameter(kwargs, error, message):
     arguments = {"lr": 0.1, "batch_size": 64, "base_batch_size": 32, "rule": "linear"} | kwargs
     with pytest.raises(error, match=message):
         scale_lr(**arguments)
+
+
+# ---------------------------------------------------------------- McCandlish et al.'s two-batch estimator
+
+
+def _expected_norm_sq(grads, batch):
+    """E|G_B|² over every ordered batch of `batch` examples drawn with replacement, by enumeration."""
+    import itertools
+    n = len(grads)
+    total = 0.0
+    for pick in itertools.product(range(n), repeat=batch):
+        mean = grads[list(pick)].mean(axis=0)
+        total += float(mean @ mean)
+    return total / n ** batch
+
+
+@pytest.mark.parametrize(("b_small", "b_big"), [(1, 2), (1, 4), (2, 3), (2, 5)])
+def test_two_batch_estimates_are_exact_on_expected_norms_by_enumeration(b_small, b_big):
+    rng = np.random.default_rng(b_small * 10 + b_big)
+    grads = rng.normal(size=(4, 3)) + np.array([0.5, -0.2, 0.1])  # per-example gradients g_i
+    G = grads.mean(axis=0)
+    trace = float(((grads - G) ** 2).sum(axis=1).mean())  # tr Σ, Σ the covariance of one uniform draw
+    g2, s = two_batch_estimates(_expected_norm_sq(grads, b_small), _expected_norm_sq(grads, b_big), b_small, b_big)
+    assert float(g2) == pytest.approx(float(G @ G), rel=1e-12)
+    assert float(s) == pytest.approx(trace, rel=1e-12)
+
+
+def test_two_batch_estimates_hand_values_and_shapes():
+    g2, s = two_batch_estimates(3.0, 1.5, 2, 8)  # |G|² = 1, tr Σ = 4
+    assert (float(g2), float(s)) == pytest.approx((1.0, 4.0), rel=1e-15)
+    small, big = np.array([3.0, 5.0, 0.0]), np.array([1.5, 2.0, 0.5])
+    g2, s = two_batch_estimates(small, big, 2, 8)
+    assert g2.shape == s.shape == (3,)
+    assert g2 == pytest.approx((8 * big - 2 * small) / 6, rel=1e-15)
+    assert s == pytest.approx((small - big) / (1 / 2 - 1 / 8), rel=1e-15)
+    assert s[2] < 0  # one pair can give a negative estimate: average before the ratio
+
+
+def test_two_batch_estimates_average_to_the_noise_scale_on_sampled_batches():
+    # Batches drawn with replacement: the means of the estimates over many pairs approach |G|² and tr Σ.
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(50, 4)) * np.array([1.0, 2.0, 0.5, 1.0]) + 0.6
+    G = grads.mean(axis=0)
+    trace = float(((grads - G) ** 2).sum(axis=1).mean())
+    norms = {b: np.array([float(np.sum(grads[rng.integers(0, 50, b)].mean(axis=0) ** 2)) for _ in range(20_000)])
+             for b in (4, 32)}
+    g2, s = two_batch_estimates(norms[4], norms[32], 4, 32)
+    assert float(s.mean() / g2.mean()) == pytest.approx(trace / float(G @ G), rel=0.05)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"norm_sq_small": -1.0}, ValueError, r"^norm_sq_small must be a finite number in \[0, inf\), got -1.0"),
+    ({"norm_sq_big": "1"}, TypeError, "^norm_sq_big must be a real number"),
+    ({"norm_sq_big": [1.0, 2.0]}, ValueError, r"^norm_sq_big must be of the shape of norm_sq_small, \(\), got \(2,\)"),
+    ({"batch_small": 0}, ValueError, "^batch_small must be an integer >= 1, got 0"),
+    ({"batch_big": 2}, ValueError, "^batch_big must be an integer > batch_small = 2, got 2"),
+    ({"batch_big": 1.5}, ValueError, "^batch_big must be an integer >= 1"),
+])
+def test_two_batch_estimates_bad_input_names_the_parameter(kwargs, error, message):
+    arguments = {"norm_sq_small": 3.0, "norm_sq_big": 1.5, "batch_small": 2, "batch_big": 8} | kwargs
+    with pytest.raises(error, match=message):
+        two_batch_estimates(**arguments)
