@@ -18,7 +18,7 @@ from torch.func import functional_call
 
 import lrcourse.torch.optim as ours
 from lrcourse.problems import Quadratic
-from lrcourse.torch import adam_preconditioner, sharpness, top_hessian_eigenvalue
+from lrcourse.torch import SharpnessTracker, adam_preconditioner, sharpness, top_hessian_eigenvalue
 from lrcourse.torch.runtime import seeded
 
 
@@ -306,3 +306,138 @@ def test_on_a_gpu_the_same_sharpness_as_on_the_cpu():
     model.cuda()  # the data stay on the CPU: sharpness moves them; P is moved too
     got = [sharpness(model, F.cross_entropy, (X, y), tol=1e-13, preconditioner=p) for p in (None, P)]
     assert got == pytest.approx(expected, rel=1e-8)
+
+
+# ---------------------------------------------------------------- the warm start: init= and SharpnessTracker
+# A warm start changes where the power iteration starts, never what it converges to: each test compares
+# with the dense Hessian's top eigenvalue or with a cold start, and counts the products it saves.
+
+
+def test_init_is_where_the_iteration_starts():
+    # The default start is the seeded random vector: passing that vector as init gives the same digits.
+    model, data = mlp(0), classification()
+    generator = torch.Generator().manual_seed(5)
+    start = [torch.randn(p.shape, generator=generator, dtype=p.dtype) for p in model.parameters()]
+    for iters in (1, 3, 50):
+        assert sharpness(model, F.cross_entropy, data, init=start, iters=iters) == \
+            sharpness(model, F.cross_entropy, data, seed=5, iters=iters)
+
+
+def test_starting_at_the_top_eigenvector_converges_at_once():
+    A = np.diag([5.0, 2.0, 1.0])
+    bowl = Bowl(A, np.ones(3))
+    exact = [torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)]
+    assert sharpness(bowl, value, DUMMY, init=exact, iters=1) == 5.0
+    assert sharpness(bowl, value, DUMMY, iters=1) != pytest.approx(5.0, rel=1e-3)  # a cold start is not there yet
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_tracker_finds_the_dense_hessians_top_eigenvalue_along_a_training_run(seed):
+    model, (X, y) = mlp(seed, hidden=8), classification(n=60, seed=seed)
+    tracker = SharpnessTracker(F.cross_entropy, (X, y), tol=1e-12)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    for step in range(30):
+        if step % 5 == 0:
+            eigenvalues = torch.linalg.eigvalsh(dense_hessian(model, F.cross_entropy, X, y))
+            top, second = float(eigenvalues[-1]), float(max(eigenvalues[-2], -eigenvalues[0]))
+            assert second / top < 0.95
+            assert tracker(model) == pytest.approx(top, rel=1e-7)
+        optimizer.zero_grad()
+        F.cross_entropy(model(X), y).backward()
+        optimizer.step()
+    assert len(tracker.values) == 6 and tracker.values[-1] == pytest.approx(top, rel=1e-7)
+
+
+def test_a_warm_start_needs_fewer_products_than_cold_starts_for_the_same_answers():
+    model, data = mlp(2, hidden=8), classification(n=60, seed=2)
+    warm = SharpnessTracker(F.cross_entropy, data, tol=1e-8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    cold_products = 0
+    for _ in range(10):
+        cold = SharpnessTracker(F.cross_entropy, data, tol=1e-8)  # a new tracker: a cold start each time
+        assert warm(model) == pytest.approx(cold(model), rel=1e-5)
+        cold_products += cold.products
+        optimizer.zero_grad()
+        F.cross_entropy(model(data[0]), data[1]).backward()
+        optimizer.step()
+    assert warm.products < 0.7 * cold_products
+
+
+def test_the_tracker_with_adams_preconditioner_is_the_preconditioned_sharpness():
+    model, (X, y) = mlp(1), classification(seed=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    tracker = SharpnessTracker(F.cross_entropy, (X, y), tol=1e-12)
+    for _ in range(4):
+        optimizer.zero_grad()
+        F.cross_entropy(model(X), y).backward()
+        optimizer.step()
+        P = adam_preconditioner(optimizer, model)
+        expected = sharpness(model, F.cross_entropy, (X, y), preconditioner=P, tol=1e-13)
+        assert tracker(model, P) == pytest.approx(expected, rel=1e-7)
+
+
+def test_the_vector_has_the_parameters_shapes_and_products_add_up():
+    model, data = mlp(0), classification()
+    tracker = SharpnessTracker(F.cross_entropy, data, iters=7, tol=0.0)
+    assert tracker.vector is None and tracker.products == 0 and tracker.values == []
+    tracker(model)
+    tracker(model)
+    assert [v.shape for v in tracker.vector] == [p.shape for p in model.parameters()]
+    assert not any(v.requires_grad for v in tracker.vector)
+    assert tracker.products == 14 and len(tracker.values) == 2
+
+
+def test_a_negative_top_magnitude_is_shifted_away_from_a_warm_start_too():
+    A = np.diag([-6.0, 2.0, 1.0])  # the largest magnitude is negative: the top eigenvalue is 2
+    tracker = SharpnessTracker(value, DUMMY, tol=1e-13)
+    bowl = Bowl(A, np.ones(3))
+    assert tracker(bowl) == pytest.approx(2.0, rel=1e-9)
+    assert tracker(bowl) == pytest.approx(2.0, rel=1e-9)
+
+
+def test_after_a_divergence_the_tracker_returns_nan_and_starts_cold_again():
+    model, data = mlp(0), classification()
+    tracker = SharpnessTracker(F.cross_entropy, data, tol=1e-12)
+    first = tracker(model)
+    with torch.no_grad():
+        saved = [p.clone() for p in model.parameters()]
+        next(model.parameters()).fill_(float("nan"))
+    assert np.isnan(tracker(model)) and tracker.vector is None
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), saved):
+            p.copy_(w)
+    assert tracker(model) == pytest.approx(first, rel=1e-9) and tracker.vector is not None
+
+
+@pytest.mark.parametrize("init, error, message", [
+    ("u", TypeError, "a str"),
+    ([np.ones((6, 3))], TypeError, "something else than tensors"),
+    ([torch.ones(6, 3)], ValueError, "got 1 tensor$"),
+])
+def test_an_init_of_the_wrong_form_is_refused(init, error, message):
+    with pytest.raises(error, match=rf"^init must be a sequence of 4 finite tensors.*{message}"):
+        sharpness(mlp(0), F.cross_entropy, classification(), init=init)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda u: [torch.ones(3, 6)] + u[1:], r"shape \(3, 6\) for parameter 0"),
+    (lambda u: u[:3] + [torch.full((2,), float("nan"))], "parameter 3 with an entry that is not a finite"),
+    (lambda u: [torch.zeros_like(w) for w in u], "a vector of zeros"),
+])
+def test_an_init_that_is_not_a_nonzero_vector_of_the_parameters_shapes_is_refused(change, message):
+    model = mlp(0)
+    init = change([torch.ones_like(p) for p in model.parameters()])
+    with pytest.raises(ValueError, match=rf"^init must be .*{message}"):
+        sharpness(model, F.cross_entropy, classification(), init=init)
+
+
+def test_a_tracker_refuses_bad_settings_by_name():
+    data = classification()
+    with pytest.raises(TypeError, match="^loss_fn must be"):
+        SharpnessTracker("mse", data)
+    with pytest.raises(ValueError, match="^iters must be"):
+        SharpnessTracker(F.cross_entropy, data, iters=0)
+    with pytest.raises(ValueError, match="^tol must be"):
+        SharpnessTracker(F.cross_entropy, data, tol=-1.0)
+    with pytest.raises(TypeError, match="^model must be"):
+        SharpnessTracker(F.cross_entropy, data)(nn.Tanh)

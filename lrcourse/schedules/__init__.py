@@ -26,6 +26,7 @@ from lrcourse.schedules.decay import (
     StepDecay,
     TimeDecay,
 )
+from lrcourse.schedules.rectification import radam_rectification
 from lrcourse.schedules.restarts import WarmRestarts
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "Chebyshev",
     "Warmup",
     "Join",
+    "radam_rectification",
 ]

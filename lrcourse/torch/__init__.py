@@ -9,7 +9,8 @@ It imports the NumPy core (:mod:`lrcourse.schedules`, :mod:`lrcourse.numpy`,
 - :func:`fit` and :func:`evaluate` (:mod:`lrcourse.torch.training`), the training loop;
 - :func:`sweep_model` (:mod:`lrcourse.torch.sweep`): ``K`` copies of a model at once;
 - :func:`lr_range_test`; the curvature (:mod:`lrcourse.torch.curvature`): :func:`sharpness`,
-  with Adam's preconditioner from :func:`adam_preconditioner`, and :func:`top_hessian_eigenvalue`;
+  with Adam's preconditioner from :func:`adam_preconditioner`, :class:`SharpnessTracker` (warm-started
+  along a run), and :func:`top_hessian_eigenvalue`;
   :func:`gradient_noise_scale` (:mod:`lrcourse.torch.noise_scale`);
 - gradient clipping and layer-wise param groups; the fine-tuning recipes
   :func:`fine_tune` (fastai's) and :func:`lp_ft` (:mod:`lrcourse.torch.transfer`);
@@ -22,7 +23,7 @@ It imports the NumPy core (:mod:`lrcourse.schedules`, :mod:`lrcourse.numpy`,
 """
 
 from lrcourse.torch.clipping import clip_grad_norm, clip_grad_value, grad_norm
-from lrcourse.torch.curvature import adam_preconditioner, sharpness, top_hessian_eigenvalue
+from lrcourse.torch.curvature import SharpnessTracker, adam_preconditioner, sharpness, top_hessian_eigenvalue
 from lrcourse.torch.device import get_device
 from lrcourse.torch.noise_scale import gradient_noise_scale
 from lrcourse.torch.optim import SGD, Adagrad, Adam, AdamW, RMSprop
@@ -36,7 +37,7 @@ from lrcourse.torch.transfer import fine_tune, lp_ft, spread_rates
 __all__ = ["ScheduleLR", "torch_scheduler_lrs", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
 __all__ += ["fit", "evaluate", "History", "sweep_model", "run_outputs", "run_scores", "vmap_loss"]
 __all__ += ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
-__all__ += ["sharpness", "adam_preconditioner", "gradient_noise_scale"]
+__all__ += ["sharpness", "SharpnessTracker", "adam_preconditioner", "gradient_noise_scale"]
 __all__ += ["clip_grad_norm", "clip_grad_value", "grad_norm"]
 __all__ += ["layerwise_param_groups", "param_groups_table", "get_device"]
 __all__ += ["fine_tune", "lp_ft", "spread_rates"]

@@ -9,7 +9,9 @@ stability (Cohen et al. 2021). With a preconditioner :math:`P`, it is the larges
 eigenvalue of :math:`P^{-1} H`, the sharpness that governs an adaptive method's stability;
 :func:`adam_preconditioner` reads Adam's :math:`P` from the optimizer's state (Cohen et al.
 2022). :func:`top_hessian_eigenvalue`, the name chapters 1 and 4 use, is :func:`sharpness`
-without a preconditioner: one implementation.
+without a preconditioner: one implementation. :class:`SharpnessTracker` measures it along a
+training run, each power iteration starting from the last one's top eigenvector (``init``
+of :func:`sharpness`), so that a few products per measurement suffice.
 
 References:
     Cohen, J. M., Kaur, S., Li, Y., Kolter, J. Z. and Talwalkar, A. (2021). Gradient descent on
@@ -31,7 +33,7 @@ from lrcourse.torch.optim import Adam as _LrcourseAdam
 from lrcourse.torch.runtime import Data, one_epoch
 from lrcourse.validation import check, integer, real
 
-__all__ = ["sharpness", "top_hessian_eigenvalue", "adam_preconditioner"]
+__all__ = ["sharpness", "top_hessian_eigenvalue", "adam_preconditioner", "SharpnessTracker"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ADAMS = (torch.optim.Adam, torch.optim.AdamW, _LrcourseAdam)  # lrcourse's AdamW is a subclass of its Adam
@@ -47,7 +49,8 @@ def trainable(model: nn.Module) -> list[nn.Parameter]:
 
 
 def sharpness(model: nn.Module, loss_fn: LossFn, data: Data, *, preconditioner: Sequence[torch.Tensor] | None = None,
-              iters: int = 1000, tol: float = 1e-10, seed: int = 0) -> float:
+              iters: int = 1000, tol: float = 1e-10, seed: int = 0,
+              init: Sequence[torch.Tensor] | None = None) -> float:
     r"""Return the top eigenvalue of the loss's Hessian, or of :math:`P^{-1} H` with a preconditioner :math:`P`.
 
     .. math::
@@ -77,8 +80,11 @@ def sharpness(model: nn.Module, loss_fn: LossFn, data: Data, *, preconditioner: 
     Cohen et al. 2022 derive the threshold :math:`(2 + 2\beta_1) / ((1 - \beta_1)\alpha)`,
     :math:`38/\alpha` for :math:`\beta_1 = 0.9`.
 
-    The iteration starts from a random unit vector (seeded with ``seed``, from its own
-    generator: torch's global random state is not touched) and stops when
+    The iteration starts from ``init`` (one tensor per parameter that requires grad, of its
+    shape, not all zero; a vector of :math:`A`'s space, such as :attr:`SharpnessTracker.vector`
+    from an earlier measurement: a warm start) or, by default, from a random unit vector
+    (seeded with ``seed``, from its own generator: torch's global random state is not
+    touched), and stops when
     :math:`\lambda_k` changes by less than ``tol`` relatively, or after ``iters``
     products. Power iteration finds the eigenvalue of largest magnitude; when that one is
     negative (a non-convex loss, away from a minimum), a second iteration on
@@ -104,9 +110,17 @@ def sharpness(model: nn.Module, loss_fn: LossFn, data: Data, *, preconditioner: 
         edge of stability. arXiv:2207.14484.
     """
     iters, tol, seed = integer("iters", iters, low=1), real("tol", tol, low=0.0), integer("seed", seed, low=0)
+    return _top_eigenpair(model, loss_fn, data, preconditioner, iters, tol, seed, init)[0]
+
+
+def _top_eigenpair(model: nn.Module, loss_fn: LossFn, data: Data, preconditioner: Sequence[torch.Tensor] | None,
+                   iters: int, tol: float, seed: int, init: Sequence[torch.Tensor] | None
+                   ) -> tuple[float, list[torch.Tensor], int]:
+    """Return the top eigenvalue of A, an eigenvector of it (not normalised) and the number of products used."""
     params = trainable(model)
     check(callable(loss_fn), "loss_fn", "a function loss_fn(output, target) -> scalar tensor", loss_fn, TypeError)
     scales = None if preconditioner is None else _inverse_sqrt(preconditioner, params)
+    start = None if init is None else _start(init, params)
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
@@ -128,23 +142,24 @@ def sharpness(model: nn.Module, loss_fn: LossFn, data: Data, *, preconditioner: 
             hv = torch.autograd.grad(sum((g * w).sum() for g, w in zip(grads, v)), params, retain_graph=True)
             return [h.detach() for h in hv] if scales is None else [s * h.detach() for s, h in zip(scales, hv)]
 
-        generator = torch.Generator(device="cpu").manual_seed(seed)
-        start = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params]
-        eigenvalue, vector = _power_iteration(product, start, iters, tol)
+        if start is None:
+            generator = torch.Generator(device="cpu").manual_seed(seed)
+            start = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params]
+        eigenvalue, vector, count = _power_iteration(product, start, iters, tol)
         if eigenvalue < 0:  # the most negative eigenvalue: shift the spectrum to find the top one
-            shifted, _ = _power_iteration(lambda u: [a - eigenvalue * w for a, w in zip(product(u), u)], vector,
-                                          iters, tol)
-            eigenvalue = shifted + eigenvalue
-        return eigenvalue
+            shifted, vector, more = _power_iteration(lambda u: [a - eigenvalue * w for a, w in zip(product(u), u)],
+                                                     vector, iters, tol)
+            eigenvalue, count = shifted + eigenvalue, count + more
+        return eigenvalue, vector, count
     finally:
         for m, training in modes:
             m.training = training
 
 
 def _power_iteration(product: Callable[[list[torch.Tensor]], list[torch.Tensor]], v: list[torch.Tensor],
-                     iters: int, tol: float) -> tuple[float, list[torch.Tensor]]:
-    eigenvalue = math.nan
-    for _ in range(iters):
+                     iters: int, tol: float) -> tuple[float, list[torch.Tensor], int]:
+    eigenvalue, count = math.nan, 0
+    for count in range(1, iters + 1):
         norm = torch.sqrt(sum((u * u).sum() for u in v))
         v = [u / norm for u in v]
         av = product(v)
@@ -153,7 +168,7 @@ def _power_iteration(product: Callable[[list[torch.Tensor]], list[torch.Tensor]]
         eigenvalue, v = new, av
         if converged:
             break
-    return eigenvalue, v
+    return eigenvalue, v, count
 
 
 def _inverse_sqrt(preconditioner: Sequence[torch.Tensor], params: list[nn.Parameter]) -> list[torch.Tensor]:
@@ -173,6 +188,24 @@ def _inverse_sqrt(preconditioner: Sequence[torch.Tensor], params: list[nn.Parame
             raise ValueError(f"{allowed} a tensor for parameter {i} with an entry that is not a positive finite "
                              "number")
     return [d.detach().to(device=p.device, dtype=p.dtype).rsqrt() for d, p in zip(preconditioner, params)]
+
+
+def _start(init: Sequence[torch.Tensor], params: list[nn.Parameter]) -> list[torch.Tensor]:
+    allowed = (f"init must be a sequence of {len(params)} finite tensors, one per parameter that requires grad, each "
+               "of its parameter's shape, not all zero, got")
+    if not (isinstance(init, Sequence) and not isinstance(init, str) and all(isinstance(u, torch.Tensor) for u in init)):
+        raise TypeError(f"{allowed} a {type(init).__name__}"
+                        + (" of something else than tensors" if isinstance(init, Sequence) else ""))
+    if len(init) != len(params):
+        raise ValueError(f"{allowed} {len(init)} tensor{'s' if len(init) != 1 else ''}")
+    for i, (u, p) in enumerate(zip(init, params)):
+        if u.shape != p.shape:
+            raise ValueError(f"{allowed} a tensor of shape {tuple(u.shape)} for parameter {i}, of shape {tuple(p.shape)}")
+        if u.is_complex() or not bool(torch.isfinite(u).all()):
+            raise ValueError(f"{allowed} a tensor for parameter {i} with an entry that is not a finite real number")
+    if not any(bool((u != 0).any()) for u in init):
+        raise ValueError(f"{allowed} a vector of zeros")
+    return [u.detach().to(device=p.device, dtype=p.dtype) for u, p in zip(init, params)]
 
 
 def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Data, *, iters: int = 1000,
@@ -256,3 +289,58 @@ def adam_preconditioner(optimizer: torch.optim.Optimizer, model: nn.Module) -> l
         with torch.no_grad():
             result.append(v.sqrt() / math.sqrt(1 - beta2 ** step) + eps)
     return result
+
+
+class SharpnessTracker:
+    r"""Measure the sharpness along a training run, each time warm-started from the last top eigenvector.
+
+    .. math::
+
+        \lambda^{(k)} = \lambda_{\max}\big(P_k^{-1/2} H(\theta_k) P_k^{-1/2}\big), \qquad
+        u^{(k)}_0 = u^{(k-1)}
+
+    ``tracker(model)`` returns :func:`sharpness` of ``model`` at its current weights
+    (``tracker(model, preconditioner=P)`` the preconditioned one) on ``loss_fn`` and
+    ``data``, with ``iters`` and ``tol``, starting the power iteration from the top
+    eigenvector that the previous call found (:attr:`vector`; the first call starts from
+    the random vector of ``seed``). Between two nearby points of a run the top
+    eigenvector moves little, so a few products converge where a cold start needs many
+    (Cohen et al. 2021 measure the sharpness this way, every few steps). A warm start
+    changes how fast the iteration converges, not what it converges to.
+
+    :attr:`vector` is the last eigenvector (a list of tensors, one per parameter that
+    requires grad; ``None`` before the first call, and after one whose weights or answer
+    were not finite, a run that diverged: the next call starts cold), :attr:`products` the number of
+    Hessian-vector products used so far, and :attr:`values` the sharpness of every call,
+    in order. Use one tracker per run: the vector belongs to one model's parameters.
+
+    >>> X = torch.diag(torch.tensor([3.0, 1.0]))  # mean squared error: H = (2/n) XᵀX = diag(9, 1)
+    >>> mse = lambda out, y: ((out.squeeze(-1) - y) ** 2).mean()
+    >>> tracker = SharpnessTracker(mse, (X, torch.zeros(2)), tol=1e-8)
+    >>> model = nn.Linear(2, 1, bias=False)
+    >>> round(tracker(model), 4), round(tracker(model), 4)  # the second call starts at the answer
+    (9.0, 9.0)
+
+    References:
+        Cohen, J. M., Kaur, S., Li, Y., Kolter, J. Z. and Talwalkar, A. (2021). Gradient descent on
+        neural networks typically occurs at the edge of stability. ICLR.
+    """
+
+    def __init__(self, loss_fn: LossFn, data: Data, *, iters: int = 1000, tol: float = 1e-6, seed: int = 0) -> None:
+        check(callable(loss_fn), "loss_fn", "a function loss_fn(output, target) -> scalar tensor", loss_fn, TypeError)
+        self.loss_fn, self.data = loss_fn, data
+        self.iters, self.tol = integer("iters", iters, low=1), real("tol", tol, low=0.0)
+        self.seed = integer("seed", seed, low=0)
+        self.vector: list[torch.Tensor] | None = None
+        self.products = 0
+        self.values: list[float] = []
+
+    def __call__(self, model: nn.Module, preconditioner: Sequence[torch.Tensor] | None = None) -> float:
+        """Return the sharpness of ``model`` now (preconditioned by ``preconditioner``), warm-started."""
+        eigenvalue, vector, count = _top_eigenpair(model, self.loss_fn, self.data, preconditioner, self.iters,
+                                                   self.tol, self.seed, self.vector)
+        finite = math.isfinite(eigenvalue) and all(bool(torch.isfinite(v).all()) for v in vector)
+        self.vector = [v.detach() for v in vector] if finite else None  # after a divergence: a cold start next
+        self.products += count
+        self.values.append(eigenvalue)
+        return eigenvalue
