@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from lrcourse.exercises.ch6 import (
     adam_threshold_reference,
@@ -64,11 +65,25 @@ def right_r(step, beta2):
     return math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
 
 
-def test_the_reference_read_off_torch_is_the_packages_function():
-    for beta2 in (0.9, 0.99, 0.999):
-        steps = np.arange(200)
-        np.testing.assert_allclose([radam_rectification_reference(int(t), beta2) for t in steps],
-                                   radam_rectification(steps, beta2), rtol=1e-10, atol=0)
+def torch_radam_r(steps, beta2):
+    """r_t read off torch.optim.RAdam (lr 1, eps 0, float64) on a constant gradient 0.5: 0 where it steps 0.5."""
+    theta = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.RAdam([theta], lr=1.0, betas=(0.9, beta2), eps=0.0, foreach=False)
+    r = []
+    for _ in range(steps):
+        before = float(theta.detach())
+        theta.grad = torch.full((1,), 0.5, dtype=torch.float64)
+        optimizer.step()
+        update = before - float(theta.detach())
+        r.append(0.0 if abs(update - 0.5) < 1e-12 else update)
+    return np.array(r)
+
+
+@pytest.mark.parametrize("beta2", [0.9, 0.99, 0.999])
+def test_the_checkers_reference_is_what_torch_radam_does(beta2):
+    steps = np.arange(200)
+    np.testing.assert_allclose([radam_rectification_reference(int(t), beta2) for t in steps],
+                               torch_radam_r(200, beta2), rtol=1e-10, atol=1e-15)
 
 
 def test_the_right_r_t_passes():

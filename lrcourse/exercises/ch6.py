@@ -9,8 +9,9 @@ references are measured, not typed:
   quadratic on which Adam's momentum update (a fixed preconditioner) stays stable, found
   by bisection on the spectral radius of the update's 2 × 2 matrix
   (:func:`adam_threshold_reference`);
-- :func:`check_radam_rectification`: RAdam's rectification :math:`r_t`, read off the steps
-  that ``torch.optim.RAdam`` takes on a constant gradient (:func:`radam_rectification_reference`).
+- :func:`check_radam_rectification`: RAdam's rectification :math:`r_t`, against
+  :func:`lrcourse.schedules.radam_rectification` (which the package's tests compare with the
+  steps that ``torch.optim.RAdam`` takes; the core, and so this module, does not import torch).
 
 >>> check_adam_threshold(lambda lr, beta1: (2 + 2 * beta1) / (lr * (1 - beta1))).passed
 True
@@ -20,14 +21,13 @@ True
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from lrcourse.exercises import CheckResult, check, random_cases
+from lrcourse.schedules import radam_rectification
 
 __all__ = [
     "adam_threshold_reference",
@@ -77,38 +77,21 @@ def check_adam_threshold(candidate: Callable[..., Any], n: int = 12, seed: int =
                       "momentum; with an EMA the gradient enters m with the factor (1 − β₁).")
 
 
-@functools.lru_cache(maxsize=32)
-def _torch_radam_updates(beta2: float, steps: int) -> tuple[float, ...]:
-    """θ_t − θ_{t+1} of torch.optim.RAdam (lr 1, eps 0, float64) on a constant gradient 0.5, for t < steps."""
-    theta = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.RAdam([theta], lr=1.0, betas=(0.9, beta2), eps=0.0, foreach=False)
-    updates = []
-    for _ in range(steps):
-        before = float(theta.detach())
-        theta.grad = torch.full((1,), 0.5, dtype=torch.float64)
-        optimizer.step()
-        updates.append(before - float(theta.detach()))
-    return tuple(updates)
-
-
 def radam_rectification_reference(step: int, beta2: float) -> float:
-    r"""RAdam's :math:`r_t` after ``step`` updates, read off ``torch.optim.RAdam``'s own steps (0 if not adaptive).
+    r"""RAdam's :math:`r_t` after ``step`` updates (0 where it takes no adaptive step).
 
-    On a constant gradient :math:`g = 0.5`, :math:`\hat m_t = g` and :math:`\hat v_t = g^2`:
-    torch's update is :math:`\alpha r_t\, g/|g| = \alpha r_t` where it rectifies and
-    :math:`\alpha g = 0.5\,\alpha` (the momentum step) where it does not, which is read as
-    :math:`r_t = 0`.
+    :func:`lrcourse.schedules.radam_rectification`, which ``tests/test_radam_rectification.py``
+    compares with ``torch.optim.RAdam``'s own steps in float64.
     """
-    update = _torch_radam_updates(float(beta2), int(step) + 1)[int(step)]
-    return 0.0 if abs(update - 0.5) < 1e-12 else update
+    return float(radam_rectification(int(step), float(beta2)))
 
 
 def check_radam_rectification(candidate: Callable[..., Any], n: int = 16, seed: int = 62) -> CheckResult:
-    r"""Check ``candidate(step, beta2)``, RAdam's :math:`r_t` after ``step`` updates (0 where it takes no adaptive step).
+    r"""Check ``candidate(step, beta2)``, RAdam's :math:`r_t` after ``step`` updates (0 where not adaptive).
 
-    The reference is :func:`radam_rectification_reference`, from ``torch.optim.RAdam``'s
-    steps. ``step`` counts the updates already applied (0 for the first one); the cases
-    include the first update, the last one without an adaptive step and the first with
+    The reference is :func:`radam_rectification_reference`, the package's function, tested
+    against ``torch.optim.RAdam``'s steps. ``step`` counts the updates already applied (0 for
+    the first one); the cases include the first update, the last one without an adaptive step and the first with
     one, for :math:`\beta_2 = 0.999`, then random steps below 300 and :math:`\beta_2` in
     :math:`[0.9, 0.9995]`.
     """

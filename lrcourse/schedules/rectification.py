@@ -29,7 +29,7 @@ def radam_rectification(step: NDArray[Any], beta2: float = 0.999) -> NDArray[np.
 
 
 def radam_rectification(step: ArrayLike, beta2: float = 0.999) -> float | NDArray[np.float64]:
-    r"""Return RAdam's rectification :math:`r_t` of the update after ``step`` updates (0 where it takes no adaptive step).
+    r"""Return RAdam's rectification :math:`r_t` of the update after ``step`` updates (0 where not adaptive).
 
     .. math::
 

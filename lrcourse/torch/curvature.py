@@ -193,14 +193,16 @@ def _inverse_sqrt(preconditioner: Sequence[torch.Tensor], params: list[nn.Parame
 def _start(init: Sequence[torch.Tensor], params: list[nn.Parameter]) -> list[torch.Tensor]:
     allowed = (f"init must be a sequence of {len(params)} finite tensors, one per parameter that requires grad, each "
                "of its parameter's shape, not all zero, got")
-    if not (isinstance(init, Sequence) and not isinstance(init, str) and all(isinstance(u, torch.Tensor) for u in init)):
+    if not (isinstance(init, Sequence) and not isinstance(init, str)
+            and all(isinstance(u, torch.Tensor) for u in init)):
         raise TypeError(f"{allowed} a {type(init).__name__}"
                         + (" of something else than tensors" if isinstance(init, Sequence) else ""))
     if len(init) != len(params):
         raise ValueError(f"{allowed} {len(init)} tensor{'s' if len(init) != 1 else ''}")
     for i, (u, p) in enumerate(zip(init, params)):
         if u.shape != p.shape:
-            raise ValueError(f"{allowed} a tensor of shape {tuple(u.shape)} for parameter {i}, of shape {tuple(p.shape)}")
+            raise ValueError(f"{allowed} a tensor of shape {tuple(u.shape)} for parameter {i}, of shape "
+                             f"{tuple(p.shape)}")
         if u.is_complex() or not bool(torch.isfinite(u).all()):
             raise ValueError(f"{allowed} a tensor for parameter {i} with an entry that is not a finite real number")
     if not any(bool((u != 0).any()) for u in init):
