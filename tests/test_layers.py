@@ -42,8 +42,6 @@ CORE_MODULES = [
 TORCH_USERS_IN_CORE = {
     # chapter 4b's exercises check layer-wise param groups and clipping on the chapter's MLP
     "lrcourse.exercises.ch4b",
-    # chapter 6's RAdam exercise reads its reference off the steps torch.optim.RAdam takes
-    "lrcourse.exercises.ch6",
 }
 
 # Third-party libraries that a function may import when it is called (heavy, and needed
