@@ -312,6 +312,7 @@ SCHEDULES: dict[type, dict[str, Any]] = {
     sch.Warmup: dict(schedule=sch.Constant(0.1), warmup_steps=5, start_lr=0.0),
     sch.Join: dict(schedules=(sch.Constant(0.1), sch.Constant(0.01)), boundaries=(10,)),
     sch.Chebyshev: dict(mu=0.01, L=1.0, n=10),
+    sch.WarmupStableDecay: dict(lr=0.1, total_steps=20, warmup_steps=2, decay_steps=4, decay="1-sqrt", min_lr=0.0),
 }
 
 # What each schedule field must be (the bad values), where it is not a rate > 0.
@@ -329,6 +330,7 @@ SCHEDULE_FIELDS: dict[str, list[Bad]] = {
     "schedules": either((), None, (sch.Constant(0.1), 0.1)),
     "boundaries": either((), (-1,), ("5",), None, (INF,), (5, 6)),  # one boundary per schedule after the first
     "mu": POSITIVE + out(5e-324), "L": POSITIVE + out(0.001), "n": COUNT + out(0),  # 1/mu finite, L >= mu
+    "decay_steps": but(COUNT, None) + out(0, 19), "decay": either("sqrt", None),  # W + D <= T (WarmupStableDecay)
 }
 GAMMA_AT_MOST_1 = {sch.StepDecay, sch.MultiStepDecay, sch.ExponentialDecay, sch.Cyclic}
 

@@ -28,6 +28,7 @@ from lrcourse.schedules import (
     StepDecay,
     Warmup,
     WarmRestarts,
+    WarmupStableDecay,
 )
 from lrcourse.torch import ScheduleLR
 
@@ -41,6 +42,7 @@ SCHEDULES = [
     pytest.param(Cyclic(0.001, 0.1, step_size_up=5, mode="triangular2"), id="Cyclic"),
     pytest.param(WarmRestarts(0.1, T_0=8, T_mult=2, restart_decay=0.8), id="WarmRestarts"),
     pytest.param(OneCycle(0.1, total_steps=60), id="OneCycle"),
+    pytest.param(WarmupStableDecay(0.1, total_steps=60, warmup_steps=5, decay="1-sqrt"), id="WarmupStableDecay"),
     pytest.param(
         Join([Constant(0.1), ExponentialDecay(0.05, gamma=0.9)], boundaries=[20]), id="Join"
     ),

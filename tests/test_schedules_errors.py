@@ -26,6 +26,7 @@ from lrcourse.schedules import (
     TimeDecay,
     Warmup,
     WarmRestarts,
+    WarmupStableDecay,
 )
 
 NAN, INF = math.nan, math.inf
@@ -46,6 +47,7 @@ BY_LR = {
     "PolynomialDecay": lambda v: PolynomialDecay(v, total_steps=10),
     "CosineDecay": lambda v: CosineDecay(v, total_steps=10),
     "WarmRestarts": lambda v: WarmRestarts(v, T_0=10),
+    "WarmupStableDecay": lambda v: WarmupStableDecay(v, total_steps=10, warmup_steps=2),
 }
 
 # gamma in (0, 1]
@@ -69,6 +71,8 @@ BY_LENGTH = {
     "OneCycle": ("total_steps", lambda v: OneCycle(0.1, total_steps=v)),
     "WarmRestarts": ("T_0", lambda v: WarmRestarts(0.1, T_0=v)),
     "Warmup": ("warmup_steps", lambda v: Warmup(Constant(0.1), warmup_steps=v)),
+    "WarmupStableDecay": ("total_steps", lambda v: WarmupStableDecay(0.1, total_steps=v)),
+    "WarmupStableDecay-decay": ("decay_steps", lambda v: WarmupStableDecay(0.1, 10, decay_steps=v)),
 }
 
 # 0 <= min_lr <= lr (lr is 0.1 in each)
@@ -76,6 +80,7 @@ BY_MIN_LR = {
     "PolynomialDecay": lambda v: PolynomialDecay(0.1, total_steps=10, min_lr=v),
     "CosineDecay": lambda v: CosineDecay(0.1, total_steps=10, min_lr=v),
     "WarmRestarts": lambda v: WarmRestarts(0.1, T_0=10, min_lr=v),
+    "WarmupStableDecay": lambda v: WarmupStableDecay(0.1, total_steps=10, min_lr=v),
 }
 
 C1, C2, C3 = Constant(0.1), Constant(0.2), Constant(0.3)
@@ -215,6 +220,8 @@ GOOD_EDGES = [
     pytest.param(lambda: Join([Constant(0.1), Constant(0.2)], boundaries=[1]), id="Join"),
     pytest.param(lambda: Chebyshev(mu=0.1, L=0.1, n=1), id="Chebyshev-mu=L-n=1"),
     pytest.param(lambda: Chebyshev(mu=1e-308, L=1.7e308, n=2**53), id="Chebyshev-widest"),
+    pytest.param(lambda: WarmupStableDecay(0.1, total_steps=1, min_lr=0.1), id="WarmupStableDecay-T=1"),
+    pytest.param(lambda: WarmupStableDecay(0.1, 10, warmup_steps=9, decay_steps=1), id="WarmupStableDecay-W+D=T"),
 ]
 
 
@@ -240,6 +247,7 @@ ALL = [
     pytest.param(lambda: Warmup(Constant(0.1), warmup_steps=10), id="Warmup"),
     pytest.param(lambda: Join([Constant(0.1), Constant(0.2)], boundaries=[10]), id="Join"),
     pytest.param(lambda: Chebyshev(mu=0.01, L=1.0, n=10), id="Chebyshev"),
+    pytest.param(lambda: WarmupStableDecay(0.1, total_steps=20, warmup_steps=3), id="WarmupStableDecay"),
 ]
 
 
@@ -258,7 +266,7 @@ def test_negative_step_raises_valueerror_naming_step(make, step):
 @pytest.mark.parametrize("make", ALL)
 def test_step_zero_and_empty_arrays_are_fine(make):
     sched = make()
-    assert sched(0) > 0 or isinstance(sched, Warmup)
+    assert sched(0) > 0 or isinstance(sched, (Warmup, WarmupStableDecay))  # a warmup from 0
     assert sched(np.zeros((0,))).shape == (0,)
 
 

@@ -44,6 +44,7 @@ from lrcourse.schedules import (
     TimeDecay,
     Warmup,
     WarmRestarts,
+    WarmupStableDecay,
 )
 from lrcourse.validation import MAX_STEPS
 
@@ -151,7 +152,19 @@ def chebyshev(draw):
     return sched, 1 / L, 1 / mu
 
 
-BASIC = st.one_of(decays(), cyclic(), warm_restarts(), one_cycle(), ramp(), chebyshev())
+@st.composite
+def warmup_stable_decay(draw):
+    lr = draw(positive)
+    min_lr = lr * draw(fraction)
+    total = draw(counts)
+    decay_steps = draw(st.integers(1, total) | st.sampled_from([1, total]))
+    warmup_steps = draw(st.integers(0, total - decay_steps) | st.sampled_from([0, total - decay_steps]))
+    sched = build(WarmupStableDecay, lr, total, warmup_steps=warmup_steps, decay_steps=decay_steps,
+                  decay=draw(st.sampled_from(["linear", "cosine", "1-sqrt"])), min_lr=min_lr)
+    return sched, 0.0, lr
+
+
+BASIC = st.one_of(decays(), cyclic(), warm_restarts(), one_cycle(), ramp(), chebyshev(), warmup_stable_decay())
 
 
 @st.composite
@@ -250,7 +263,9 @@ def test_an_exponential_ramp_across_the_whole_float_range_is_finite():
     lambda n: Warmup(Constant(0.1), warmup_steps=n),
     lambda n: Ramp(0.1, 1.0, num_steps=n),
     lambda n: Chebyshev(0.01, 1.0, n=n),
-], ids=["CosineDecay", "PolynomialDecay", "StepDecay", "MultiStepDecay", "OneCycle", "Warmup", "Ramp", "Chebyshev"])
+    lambda n: WarmupStableDecay(0.1, total_steps=n),
+], ids=["CosineDecay", "PolynomialDecay", "StepDecay", "MultiStepDecay", "OneCycle", "Warmup", "Ramp", "Chebyshev",
+        "WarmupStableDecay"])
 def test_a_step_count_beyond_2_to_the_53_is_refused_at_construction(make):
     """CosineDecay(.1, 10**400) was accepted and raised OverflowError at every call.
 

@@ -36,6 +36,7 @@ from lrcourse.schedules import (
     TimeDecay,
     Warmup,
     WarmRestarts,
+    WarmupStableDecay,
 )
 
 SETTINGS = settings(deadline=None, max_examples=100)
@@ -163,6 +164,19 @@ def chebyshev(draw):
     return sched, 1 / L, 1 / mu  # its rates are the inverses of curvatures in [mu, L]
 
 
+@st.composite
+def warmup_stable_decay(draw, warmup=True):
+    lr = draw(rates)
+    min_lr = lr * draw(fractions)
+    total = draw(lengths)
+    decay_steps = draw(st.integers(1, total))
+    warmup_steps = draw(st.integers(0, total - decay_steps)) if warmup else 0
+    decay = draw(st.sampled_from(["linear", "cosine", "1-sqrt"]))
+    sched = WarmupStableDecay(lr, total, warmup_steps=warmup_steps, decay_steps=decay_steps, decay=decay,
+                              min_lr=min_lr)
+    return sched, (0.0 if warmup_steps else min_lr), lr
+
+
 BASIC = [
     constant(),
     time_decay(),
@@ -175,6 +189,7 @@ BASIC = [
     warm_restarts(),
     one_cycle(),
     chebyshev(),
+    warmup_stable_decay(),
 ]
 
 
@@ -204,6 +219,7 @@ DECAYS = st.one_of(
     exponential_decay(),
     polynomial_decay(),
     cosine_decay(),
+    warmup_stable_decay(warmup=False),
 )
 
 
@@ -227,7 +243,7 @@ def test_step_zero_within_bounds_and_positive_unless_warmup(case):
     sched, lo, hi = case
     v0 = sched(0)
     assert lo - REL * hi <= v0 <= hi + REL * hi
-    if not isinstance(sched, Warmup):
+    if not isinstance(sched, Warmup) and getattr(sched, "warmup_steps", 0) == 0:  # a warmup from 0
         assert v0 > 0
 
 
@@ -452,6 +468,8 @@ REPR_CASES = [
         id="Join",
     ),
     pytest.param(lambda: Chebyshev(mu=0.125, L=8.0, n=17), ["0.125", "8.0", "17"], id="Chebyshev"),
+    pytest.param(lambda: WarmupStableDecay(0.125, 300, warmup_steps=17, decay_steps=60, decay="1-sqrt", min_lr=0.001),
+                 ["0.125", "300", "17", "60", "1-sqrt", "0.001"], id="WarmupStableDecay"),
 ]
 
 

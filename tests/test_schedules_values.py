@@ -36,6 +36,7 @@ from lrcourse.schedules import (
     TimeDecay,
     Warmup,
     WarmRestarts,
+    WarmupStableDecay,
 )
 
 SQRT2_2 = math.sqrt(2) / 2  # cos(pi/4)
@@ -668,6 +669,20 @@ CASES = [
         ),
         [(0, 0.0), (1, 0.5), (2, 1.0), (4, 1.0), (5, 0.1), (6, 0.1)],
     ),
+    # ------------------------------------------------------- WarmupStableDecay
+    # W = 2, T = 10, D = 4: warmup 0..1, stable 2..5, cooldown 6..9, floor from 10
+    # (more cases, each decay shape, in tests/test_wsd.py)
+    (
+        "WarmupStableDecay-linear",
+        lambda: WarmupStableDecay(1.0, total_steps=10, warmup_steps=2, decay_steps=4),
+        [(0, 0.0), (1, 0.5), (2, 1.0), (5, 1.0), (6, 1.0), (7, 0.75), (9, 0.25), (10, 0.0), (11, 0.0)],
+    ),
+    (
+        "WarmupStableDecay-1-sqrt-min_lr",
+        lambda: WarmupStableDecay(1.0, total_steps=10, warmup_steps=2, decay_steps=4, decay="1-sqrt", min_lr=0.2),
+        [(0, 0.0), (1, 0.5), (2, 1.0), (6, 1.0), (7, 0.2 + 0.8 * 0.5), (9, 0.2 + 0.8 * (1 - math.sqrt(0.75))),
+         (10, 0.2), (11, 0.2)],
+    ),
 ]
 
 
@@ -764,6 +779,7 @@ def test_decays_hold_their_floor_after_the_end():
     assert PolynomialDecay(1.0, total_steps=10, min_lr=0.25)(10**6) == pytest.approx(0.25)
     assert CosineDecay(1.0, total_steps=10, min_lr=0.25)(10**6) == pytest.approx(0.25)
     assert OneCycle(1.0, total_steps=10)(10**6) == pytest.approx(1.0 / 25.0 / 1e4)
+    assert WarmupStableDecay(1.0, total_steps=10, min_lr=0.25)(10**6) == pytest.approx(0.25)
 
 
 def test_milestones_stored_as_tuple():

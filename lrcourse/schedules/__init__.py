@@ -28,6 +28,7 @@ from lrcourse.schedules.decay import (
 )
 from lrcourse.schedules.rectification import radam_rectification
 from lrcourse.schedules.restarts import WarmRestarts
+from lrcourse.schedules.wsd import WarmupStableDecay
 
 __all__ = [
     "Schedule",
@@ -42,6 +43,7 @@ __all__ = [
     "WarmRestarts",
     "OneCycle",
     "Chebyshev",
+    "WarmupStableDecay",
     "Warmup",
     "Join",
     "radam_rectification",
