@@ -117,7 +117,17 @@ def one_where_not_adaptive(step, beta2):  # 1 (Adam's plain step) instead of 0 w
     return r if r > 0 else 1.0
 
 
-@pytest.mark.parametrize("slip", [off_by_one, no_threshold, no_bias_correction, one_where_not_adaptive])
+def papers_threshold(step, beta2):  # Liu et al.'s Algorithm 1 adapts where ρ_t > 4; torch where ρ_t > 5
+    n = step + 1
+    rho_inf = 2 / (1 - beta2) - 1
+    rho = rho_inf - 2 * n * beta2**n / (1 - beta2**n)
+    if rho <= 4:
+        return 0.0
+    return math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+
+
+@pytest.mark.parametrize("slip", [off_by_one, no_threshold, no_bias_correction, one_where_not_adaptive,
+                                  papers_threshold])
 def test_each_usual_slip_of_r_t_fails_with_the_hint(slip):
     result = check_radam_rectification(slip)
     assert not result and "ρ_t > 5" in result.message

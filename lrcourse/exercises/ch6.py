@@ -102,4 +102,4 @@ def check_radam_rectification(candidate: Callable[..., Any], n: int = 16, seed: 
     return check(candidate, radam_rectification_reference, cases[:n], name="radam_rectification", rtol=1e-9,
                  hint="the update after `step` updates is torch's n = step + 1-th: ρ_t = ρ_∞ − 2nβ₂ⁿ/(1 − β₂ⁿ) with "
                       "ρ_∞ = 2/(1 − β₂) − 1, and r_t = √((ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t)) only "
-                      "where ρ_t > 5; return 0.0 elsewhere.")
+                      "where ρ_t > 5 (torch's threshold; Liu et al.'s Algorithm 1 writes ρ_t > 4); return 0.0 elsewhere.")

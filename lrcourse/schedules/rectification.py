@@ -51,6 +51,9 @@ def radam_rectification(step: ArrayLike, beta2: float = 0.999) -> float | NDArra
     SGD, not divided by :math:`\sqrt{\hat v_t}`) where it is not, the steps where this
     function returns 0. For :math:`\beta_2 = 0.999` that is the first 5 updates; for
     :math:`\beta_2 \le 2/3`, :math:`\rho_\infty \le 5` and there is no adaptive step at all.
+    The threshold 5 is torch's; Liu et al.'s Algorithm 1 writes :math:`\rho_t > 4`, where the
+    variance of :math:`1/\sqrt{\hat v_t}` is finite (for :math:`\beta_2 = 0.999` the two differ
+    at the fifth update, where :math:`\rho \approx 4.996`).
     A float for a scalar ``step``, a float64 array of its shape for an array.
 
     >>> radam_rectification(0), radam_rectification(4), round(radam_rectification(5), 4)  # ρ₁ = 1: no adaptive step
