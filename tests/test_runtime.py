@@ -38,6 +38,9 @@ BUILDERS = {
     "BodyHead": lambda: models.BodyHead(4, 3, hidden=(5,)).replace_head(2),
     "pretrain_digits": lambda: models.pretrain_digits(steps=2, hidden=(4,)),
     "CharMLP": lambda: models.CharMLP(6, context=3, embedding_dim=2, hidden=(4,)),
+    "WidthMLP": lambda: [models.WidthMLP(4, 3, width=8, parametrization=p) for p in ("standard", "mup")],
+    "TinyTransformer": lambda: [models.TinyTransformer(6, context=4, d_model=8, n_heads=2, norm=n)
+                                for n in ("pre", "post")],
 }
 
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 import lrcourse.numpy as lnp
 from lrcourse.torch import evaluate, fit, lr_range_test, sweep_model
-from lrcourse.torch.data import ALPHABET, TextDataset, characters, normalise, stdlib_text
+from lrcourse.torch.data import ALPHABET, TextDataset, char_sequences, characters, normalise, stdlib_text
 from lrcourse.torch.data.text import BLOCK, OTHER
 from lrcourse.torch.models import CharMLP
 
@@ -150,3 +150,31 @@ def test_the_range_test_runs_on_charmlp_and_puts_the_weights_back(data: TextData
     assert all(v is None or 1e-3 <= v <= 100.0 for v in result.suggestions.values())
     assert result.suggestions["steep"] is not None
     assert all(torch.equal(before[name], p) for name, p in model.state_dict().items())
+
+
+def test_sequences_have_a_target_at_every_position_and_the_windows_of_characters() -> None:
+    text = stdlib_text()
+    seqs = char_sequences(8, n_train=3000, n_val=1000, n_test=1000, seed=3)
+    same = characters(8, n_train=3000, n_val=1000, n_test=1000, seed=3)
+    for split in ("train", "val", "test"):
+        X, y = seqs.split(split)
+        starts = seqs.starts[split]
+        assert np.array_equal(starts, same.starts[split]) and np.array_equal(X, same.split(split).X)
+        assert X.dtype == y.dtype == np.int64 and X.shape == y.shape == (len(starts), 8)
+        assert np.array_equal(X[:, 1:], y[:, :-1]) and np.array_equal(y[:, -1], same.split(split).y)
+        for i in range(0, len(starts), 97):
+            s = int(starts[i])
+            assert seqs.decode(X[i]) == text[s:s + 8] and seqs.decode(y[i]) == text[s + 1:s + 9]
+        # every input and every target lies in a block of its own split: nothing leaks between splits
+        blocks = np.unique(np.concatenate([starts // BLOCK, (starts + 8) // BLOCK]) % 10)
+        assert set(blocks.tolist()) <= {"train": set(range(8)), "val": {8}, "test": {9}}[split]
+    assert seqs.n_classes == len(ALPHABET) and seqs.context == 8
+
+
+def test_sequences_check_their_arguments() -> None:
+    with pytest.raises(ValueError, match=r"n_train must be at most \d+"):
+        char_sequences(64, n_train=10**6)
+    with pytest.raises(ValueError, match="context"):
+        char_sequences(0)
+    with pytest.raises(TypeError, match="seed"):
+        char_sequences(8, seed="1")

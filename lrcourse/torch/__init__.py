@@ -27,7 +27,7 @@ from lrcourse.torch.curvature import SharpnessTracker, adam_preconditioner, shar
 from lrcourse.torch.device import get_device
 from lrcourse.torch.noise_scale import gradient_noise_scale
 from lrcourse.torch.optim import SGD, Adagrad, Adam, AdamW, RMSprop
-from lrcourse.torch.param_groups import layerwise_param_groups, param_groups_table
+from lrcourse.torch.param_groups import layerwise_param_groups, mup_param_groups, param_groups_table
 from lrcourse.torch.range_test import RangeTestResult, lr_range_test
 from lrcourse.torch.schedulers import ScheduleLR, torch_scheduler_lrs
 from lrcourse.torch.sweep import run_outputs, run_scores, sweep_model, vmap_loss
@@ -39,5 +39,5 @@ __all__ += ["fit", "evaluate", "History", "sweep_model", "run_outputs", "run_sco
 __all__ += ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
 __all__ += ["sharpness", "SharpnessTracker", "adam_preconditioner", "gradient_noise_scale"]
 __all__ += ["clip_grad_norm", "clip_grad_value", "grad_norm"]
-__all__ += ["layerwise_param_groups", "param_groups_table", "get_device"]
+__all__ += ["layerwise_param_groups", "mup_param_groups", "param_groups_table", "get_device"]
 __all__ += ["fine_tune", "lp_ft", "spread_rates"]

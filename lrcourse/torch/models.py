@@ -11,12 +11,19 @@ draws from that stream instead, as torch modules normally do).
 - :class:`SequenceRegressor`: an RNN, IRNN or LSTM for the adding problem.
 - :class:`CharMLP`: Bengio et al.'s (2003) neural language model, for next-character
   prediction (:func:`lrcourse.torch.data.characters`).
+- :class:`WidthMLP`: an MLP of any hidden width in the standard parametrization or in
+  μP (Yang et al., 2022), whose rates carry over across widths
+  (:func:`lrcourse.torch.param_groups.mup_param_groups`).
+- :class:`TinyTransformer`: a two-layer decoder with causal self-attention, pre- or
+  post-LN, for next-character prediction at every position
+  (:func:`lrcourse.torch.data.char_sequences`).
 - :class:`BodyHead` and :func:`pretrain_digits`: a network pretrained on some digit
   classes, whose head is replaced to fine-tune on the others, with per-layer rates.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -36,6 +43,8 @@ __all__ = [
     "SmallCNN",
     "SequenceRegressor",
     "CharMLP",
+    "WidthMLP",
+    "TinyTransformer",
     "BodyHead",
     "pretrain_digits",
 ]
@@ -226,6 +235,223 @@ class CharMLP(nn.Module):
             raise ValueError(f"x must have shape (N, {self.context}) (windows of context characters), "
                              f"got {tuple(x.shape)}")
         return self.layers(self.embedding(x).flatten(-2))
+
+
+class WidthMLP(nn.Module):
+    r"""An MLP of hidden width ``width``, in the standard parametrization or in μP (Yang et al., 2022).
+
+    ``depth`` hidden layers of width :math:`n` = ``width`` with ReLU, between an input
+    layer from ``n_features`` and a readout to ``n_outputs``:
+
+    .. math:: h_1 = \phi(W_1 x + b_1), \quad h_l = \phi(W_l h_{l-1} + b_l), \quad
+              f(x) = \frac{1}{m}\,(W_{\text{out}} h_{L} + b_{\text{out}}), \qquad m = n / n_0,
+
+    :math:`n_0` = ``base_width``. Every bias starts at 0 and every weight matrix at
+    :math:`\mathcal N(0, 1/\text{fan\_in})`, except, in μP, the readout's,
+    :math:`W_{\text{out}} \sim \mathcal N(0, 1/n_0)`: the same draws times
+    :math:`\sqrt m`, so that with the multiplier :math:`1/m` the output's gradient
+    with respect to :math:`h_L` is :math:`O(1/n)` per coordinate, as μP requires.
+    ``parametrization="standard"`` (SP) has no output multiplier (:math:`1/m`
+    replaced by 1) and the readout at :math:`\mathcal N(0, 1/n)`; ``"mup"`` has
+    both changes. μP's other half is the rates:
+    with SGD, the input layer, the hidden biases and the readout's weights train at
+    :math:`m` times the base rate; with Adam, the hidden weight matrices at :math:`1/m`
+    times it (:func:`~lrcourse.torch.param_groups.mup_param_groups`). At
+    ``width == base_width`` (:math:`m = 1`) the two parametrizations are the same model
+    with the same rates: μP is SP at the base width, and a rate tuned there carries
+    over to every width (μTransfer), while SP's best rate shifts with the width.
+
+    Which table we follow: Yang et al. give several equivalent forms of μP (they differ
+    by moving a factor between the initialisation, a multiplier and the rate). We
+    follow the one the authors' ``mup`` package implements (``MuReadout`` with the
+    output multiplier :math:`1/m`, ``MuSGD``, ``MuAdam``), written relative to the base
+    width as its ``set_base_shapes`` does: initialisation variance
+    :math:`1/\text{fan\_in}` for the input and hidden weights, :math:`m/\text{fan\_in}
+    = 1/n_0` for the output weights (``MuReadout`` rescaled by ``set_base_shapes``);
+    multiplier :math:`1/m` on the output;
+    SGD rate :math:`\times m` for the input weights, all biases but the output's, and
+    the output weights, :math:`\times 1` for the hidden weights; Adam rate
+    :math:`\times 1/m` for the hidden weights, :math:`\times 1` for the rest. We do not
+    zero the readout at initialisation (the package's option ``readout_zero_init``),
+    so both parametrizations start from the same draws (the readout's scaled). The input and the output
+    dimensions are fixed: only the hidden width grows.
+
+    :meth:`activations` returns every layer's output, for a coordinate check: under μP
+    their typical coordinate size, and that of their change after some steps, do not
+    depend on :math:`n`; under SP with one rate for all widths the change grows with
+    :math:`n` (``tests/test_mup.py`` measures both).
+
+    References:
+        Yang, G., Hu, E. J., Babuschkin, I., Sidor, S., Liu, X., Farhi, D., Ryder, N.,
+        Pachocki, J., Chen, W. and Gao, J. (2022). Tensor Programs V: Tuning large
+        neural networks via zero-shot hyperparameter transfer. arXiv:2203.03466.
+
+    >>> model = WidthMLP(16, 4, width=256, parametrization="mup", base_width=32)
+    >>> model(torch.zeros(5, 16)).shape, model.width_mult, model.output_multiplier
+    (torch.Size([5, 4]), 8.0, 0.125)
+    """
+
+    def __init__(self, n_features: int, n_outputs: int, width: int = 128, depth: int = 2, *,
+                 parametrization: Literal["standard", "mup"] = "standard", base_width: int = 32,
+                 seed: int | None = 0) -> None:
+        super().__init__()
+        check(parametrization in ("standard", "mup"), "parametrization", "'standard' or 'mup'", parametrization)
+        widths = [_count("n_features", n_features), *[_count("width", width)] * _count("depth", depth),
+                  _count("n_outputs", n_outputs)]
+        self.parametrization = parametrization
+        self.base_width = _count("base_width", base_width)
+        self.width_mult = widths[1] / self.base_width
+        self.output_multiplier = 1.0 / self.width_mult if parametrization == "mup" else 1.0
+        with seeded(seed):
+            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+            with torch.no_grad():
+                for layer in self.layers:
+                    layer.weight.normal_(0.0, layer.in_features ** -0.5)
+                    layer.bias.zero_()
+                if parametrization == "mup":  # the readout's variance 1/n_0, not 1/n: MuReadout's rescaling by sqrt(m)
+                    self.layers[-1].weight.mul_(math.sqrt(self.width_mult))
+
+    @property
+    def layer_roles(self) -> dict[str, str]:
+        """The role of each linear layer in μP: ``"input"``, ``"hidden"`` or ``"output"``, by module name."""
+        n = len(self.layers)
+        return {f"layers.{i}": "input" if i == 0 else "output" if i == n - 1 else "hidden" for i in range(n)}
+
+    def activations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Return every layer's output on ``x``: the ``depth`` hidden activations (after ReLU), then :math:`f(x)`."""
+        outputs, h = [], x.flatten(1)
+        for layer in self.layers[:-1]:
+            h = F.relu(layer(h))
+            outputs.append(h)
+        outputs.append(self.output_multiplier * self.layers[-1](h))
+        return outputs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activations(x)[-1]
+
+
+class _Block(nn.Module):
+    """One Transformer layer: causal multi-head self-attention and a 4×-wide GELU MLP, each with a residual."""
+
+    def __init__(self, d_model: int, n_heads: int, norm: str) -> None:
+        super().__init__()
+        self.n_heads, self.norm = n_heads, norm
+        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.qkv, self.proj = nn.Linear(d_model, 3 * d_model), nn.Linear(d_model, d_model)
+        self.fc, self.out = nn.Linear(d_model, 4 * d_model), nn.Linear(4 * d_model, d_model)
+
+    def attention(self, h: torch.Tensor) -> torch.Tensor:
+        *lead, T, d = h.shape
+        q, k, v = (part.reshape(*lead, T, self.n_heads, d // self.n_heads).transpose(-3, -2)
+                   for part in self.qkv(h).split(d, dim=-1))  # each (N, heads, T, d / heads)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.n_heads)
+        future = torch.ones(T, T, dtype=torch.bool, device=h.device).triu(1)  # made here: the model has no buffers
+        weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+        return self.proj((weights @ v).transpose(-3, -2).reshape(*lead, T, d))
+
+    def mlp(self, h: torch.Tensor) -> torch.Tensor:
+        return self.out(F.gelu(self.fc(h)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.norm == "pre":
+            x = x + self.attention(self.ln1(x))
+            return x + self.mlp(self.ln2(x))
+        x = self.ln1(x + self.attention(x))
+        return self.ln2(x + self.mlp(x))
+
+
+class TinyTransformer(nn.Module):
+    r"""A small decoder-only Transformer for next-character prediction at every position.
+
+    Input ``(N, T)`` character indices, :math:`1 \le T \le` ``context``; token and
+    learned position embeddings of size :math:`d` = ``d_model`` are added, then
+    ``n_layers`` blocks, each causal multi-head self-attention (``n_heads`` heads,
+    scores :math:`q_i^\top k_j / \sqrt{d / \text{heads}}`, position :math:`i` sees
+    only :math:`j \le i`) and an MLP :math:`W_2\,\mathrm{GELU}(W_1 h)` of width
+    :math:`4d`, each with a residual connection, and a linear readout to ``n_chars``
+    scores. ``norm`` places the layer norms (Xiong et al., 2020):
+
+    - ``"post"`` (the original Transformer): :math:`x \leftarrow \mathrm{LN}(x +
+      \mathrm{Attn}(x))`, :math:`x \leftarrow \mathrm{LN}(x + \mathrm{MLP}(x))`,
+      the readout on the last :math:`x`;
+    - ``"pre"``: :math:`x \leftarrow x + \mathrm{Attn}(\mathrm{LN}(x))`,
+      :math:`x \leftarrow x + \mathrm{MLP}(\mathrm{LN}(x))`, and one more LN
+      (``ln_f``) before the readout. The residual stream is never normalised, so
+      the gradients at initialisation are well scaled in every layer, and Xiong et
+      al. train it without warmup; post-LN needs warmup (chapter 7).
+
+    The output has shape ``(N, n_chars, T)``: the scores at position :math:`t` are
+    ``out[:, :, t]``, the layout in which ``F.cross_entropy`` takes a target at every
+    position (``y`` of shape ``(N, T)``), so :func:`~lrcourse.torch.fit`,
+    :func:`~lrcourse.torch.sweep_model` (``vmap`` over ``K`` copies, no buffers: the
+    causal mask is made in the forward pass) and
+    :func:`~lrcourse.torch.lr_range_test` train it on
+    :func:`~lrcourse.torch.data.char_sequences` with their default loss (the range
+    test with ``F.cross_entropy``). No dropout. Initialisation as GPT-2's (nanoGPT):
+    linear weights and embeddings :math:`\mathcal N(0, 0.02^2)`, the projections
+    into the residual stream :math:`\mathcal N(0, (0.02/\sqrt{2 L})^2)` for :math:`L`
+    layers, biases 0, layer norms at the identity, drawn with ``seed``.
+
+    Cost: the defaults (2 layers, :math:`d = 64`, 4 heads, 38 characters, context 64)
+    have 109,094 weights with pre-LN (108,966 with post-LN, which has no ``ln_f``). One
+    step of Adam on a batch of 32 windows (forward, backward, update, through
+    :func:`~lrcourse.torch.fit`), float32, on one CPU thread of the course's 2-core
+    build machine, measured with ``torch.set_num_threads(1)`` as the best of three
+    timings of 40 steps: about 30 ms at context 64 and 14–20 ms at context 32 with the
+    machine lightly loaded (load average 1.6); 82–94 ms and 32–35 ms with it busy
+    (load 4.7, five agents). :func:`~lrcourse.torch.sweep_model` over :math:`K` copies
+    costs about :math:`K` single steps (context 64, :math:`K = 4`: 308 ms against
+    84 ms for :math:`K = 1`, under the same load): the layers' inputs differ between
+    runs, so ``wide_linear`` has nothing to merge. A budget of 1,000 steps at context
+    64 is thus half a minute to a minute and a half per run on one thread. Pre- and
+    post-LN cost the same.
+
+    References:
+        Vaswani, A. et al. (2017). Attention is all you need. NeurIPS.
+        Xiong, R., Yang, Y., He, D., Zheng, K., Zheng, S., Xing, C., Zhang, H., Lan, Y.,
+        Wang, L. and Liu, T.-Y. (2020). On layer normalization in the Transformer
+        architecture. ICML.
+        Karpathy, A. (2022). nanoGPT, ``model.py`` (the initialisation).
+
+    >>> model = TinyTransformer(38, context=32)
+    >>> model(torch.zeros(5, 32, dtype=torch.int64)).shape
+    torch.Size([5, 38, 32])
+    """
+
+    def __init__(self, n_chars: int = 38, context: int = 64, d_model: int = 64, n_heads: int = 4,
+                 n_layers: int = 2, *, norm: Literal["pre", "post"] = "pre", seed: int | None = 0) -> None:
+        super().__init__()
+        n_chars, self.context = _count("n_chars", n_chars, 2), _count("context", context)
+        d_model, n_heads, n_layers = _count("d_model", d_model), _count("n_heads", n_heads), _count("n_layers", n_layers)
+        check(d_model % n_heads == 0, "n_heads", f"a divisor of d_model = {d_model}", n_heads)
+        check(norm in ("pre", "post"), "norm", "'pre' or 'post'", norm)
+        self.norm = norm
+        with seeded(seed):
+            self.token = nn.Embedding(n_chars, d_model)
+            self.position = nn.Embedding(self.context, d_model)
+            self.blocks = nn.ModuleList(_Block(d_model, n_heads, norm) for _ in range(n_layers))
+            self.ln_f = nn.LayerNorm(d_model) if norm == "pre" else None
+            self.head = nn.Linear(d_model, n_chars)
+            with torch.no_grad():
+                for name, p in self.named_parameters():
+                    if name.endswith("bias"):
+                        p.zero_()
+                    elif ".ln" not in name and not name.startswith("ln_f"):
+                        residual = name.endswith(("proj.weight", "out.weight"))
+                        p.normal_(0.0, 0.02 / math.sqrt(2 * n_layers) if residual else 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"x must hold integer character indices (int64), got {x.dtype}")
+        if x.ndim != 2 or not 1 <= x.shape[-1] <= self.context:
+            raise ValueError(f"x must have shape (N, T) with 1 <= T <= {self.context} (the context), "
+                             f"got {tuple(x.shape)}")
+        h = self.token(x) + self.position.weight[: x.shape[-1]]
+        for block in self.blocks:
+            h = block(h)
+        if self.ln_f is not None:
+            h = self.ln_f(h)
+        return self.head(h).transpose(-2, -1)  # (N, n_chars, T): F.cross_entropy's layout for a target per position
 
 
 class BodyHead(nn.Module):

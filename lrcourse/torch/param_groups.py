@@ -6,6 +6,8 @@ the top layers are specific to the task. ULMFiT's *discriminative fine-tuning* (
 :func:`~lrcourse.torch.layerwise_param_groups` builds those groups for any ``torch.optim`` optimizer,
 from an explicit rule in the manner of nanoGPT's ``configure_optimizers``, and prints
 what it built; :func:`~lrcourse.torch.param_groups_table` is that printout, for any list of groups.
+:func:`mup_param_groups` gives the per-layer rates of μP (Yang et al., 2022) for a
+:class:`~lrcourse.torch.models.WidthMLP`, with SGD or with Adam.
 
 >>> from lrcourse.torch.models import MLP
 >>> groups = layerwise_param_groups(MLP(64, 10, hidden=(32, 16)), lr=0.01, weight_decay=0.1)
@@ -30,7 +32,7 @@ from torch import nn
 
 from lrcourse.validation import check, flag, integer, real
 
-__all__ = ["layerwise_param_groups", "default_layers", "param_groups_table"]
+__all__ = ["layerwise_param_groups", "mup_param_groups", "default_layers", "param_groups_table"]
 
 
 def default_layers(model: nn.Module) -> list[str]:
@@ -108,6 +110,85 @@ def layerwise_param_groups(model: nn.Module, lr: float, *, decay: float = 2.6,
         ]
         groups += [{"name": name + suffix, "params": members, "lr": lr * scale, "lr_scale": scale,
                     "weight_decay": wd} for suffix, members, wd in split if members]
+    if verbose:
+        print(param_groups_table(groups, model))
+    return groups
+
+
+#: μP's rate factors relative to the base width, by optimizer, layer role and tensor
+#: (``m`` = width / base width): the rules of the ``mup`` package's ``MuSGD`` and ``MuAdam``.
+_MUP_SCALES = {
+    "sgd": {("input", "weight"): 1, ("input", "bias"): 1, ("hidden", "weight"): 0, ("hidden", "bias"): 1,
+            ("output", "weight"): 1, ("output", "bias"): 0},
+    "adam": {("input", "weight"): 0, ("input", "bias"): 0, ("hidden", "weight"): -1, ("hidden", "bias"): 0,
+             ("output", "weight"): 0, ("output", "bias"): 0},
+}
+
+
+def mup_param_groups(model: nn.Module, lr: float, optimizer: str = "adam", *, weight_decay: float = 0.0,
+                     verbose: bool = True) -> list[dict[str, Any]]:
+    r"""Return the param groups of μP (Yang et al., 2022) for a :class:`~lrcourse.torch.models.WidthMLP`, and print them.
+
+    Each tensor's rate is ``lr`` (:math:`\alpha`, the rate tuned at the base width)
+    times a power of the width multiplier :math:`m = n / n_0` (``model.width_mult``),
+    by the rules of the ``mup`` package (its ``MuSGD`` and ``MuAdam``), which with the
+    model's output multiplier :math:`1/m` make every layer's change per step
+    independent of the width:
+
+    ==============================  ======================  ========================
+    tensor                          ``optimizer="sgd"``     ``optimizer="adam"``
+    ==============================  ======================  ========================
+    input weights and bias          :math:`m\,\alpha`       :math:`\alpha`
+    hidden weights                  :math:`\alpha`          :math:`\alpha / m`
+    hidden biases                   :math:`m\,\alpha`       :math:`\alpha`
+    output weights                  :math:`m\,\alpha`       :math:`\alpha`
+    output bias                     :math:`\alpha`          :math:`\alpha`
+    ==============================  ======================  ========================
+
+    ``"adam"`` serves every Adam-like optimizer whose step is invariant to the
+    gradient's scale (Adam, AdamW, RMSprop); ``"sgd"`` plain or momentum SGD. A model
+    in the standard parametrization (``parametrization="standard"``) gets the same
+    groups with every factor 1: SP trains all widths at one rate, so the same code
+    compares the two. Each group carries its factor as ``"lr_scale"`` (read by
+    :class:`lrcourse.torch.ScheduleLR` and :func:`lrcourse.torch.lr_range_test`) and
+    ``weight_decay``, the same for every group (the ``mup`` package scales it with the
+    rate for SGD; we leave it unscaled: decoupled decay, as in AdamW, is what chapter 7
+    uses). ``verbose`` prints :func:`param_groups_table`. The model must have the
+    attributes ``parametrization``, ``width_mult`` and ``layer_roles`` (a dict
+    from submodule name to ``"input"``, ``"hidden"`` or ``"output"``, each a module
+    with a ``weight`` and a ``bias``), as :class:`~lrcourse.torch.models.WidthMLP` has.
+
+    References:
+        Yang, G. et al. (2022). Tensor Programs V: Tuning large neural networks via
+        zero-shot hyperparameter transfer. arXiv:2203.03466.
+        Microsoft, ``mup`` (2022), ``mup/optim.py`` (``MuSGD``, ``MuAdam``).
+
+    >>> from lrcourse.torch.models import WidthMLP
+    >>> groups = mup_param_groups(WidthMLP(8, 2, width=64, depth=2, parametrization="mup", base_width=32), lr=0.01)
+    group                       params        lr  lr_scale  weight_decay
+    layers.0.weight                512      0.01         1             0
+    layers.0.bias                   64      0.01         1             0
+    layers.1.weight              4,096     0.005       0.5             0
+    layers.1.bias                   64      0.01         1             0
+    layers.2.weight                128      0.01         1             0
+    layers.2.bias                    2      0.01         1             0
+    trainable                    4,866 of 4,866
+    """
+    check(isinstance(model, nn.Module) and all(hasattr(model, a) for a in ("parametrization", "width_mult",
+                                                                            "layer_roles")),
+          "model", "a WidthMLP (a module with parametrization, width_mult and layer_roles)", model, TypeError)
+    lr = real("lr", lr, low=0.0, low_open=True)
+    check(optimizer in _MUP_SCALES, "optimizer", "'sgd' or 'adam'", optimizer)
+    weight_decay = real("weight_decay", weight_decay, low=0.0)
+    verbose = flag("verbose", verbose)
+    m = float(model.width_mult) if model.parametrization == "mup" else 1.0
+    modules = dict(model.named_modules())
+    groups = []
+    for name, role in model.layer_roles.items():
+        for kind in ("weight", "bias"):
+            scale = m ** _MUP_SCALES[optimizer][role, kind]
+            groups.append({"name": f"{name}.{kind}", "params": [getattr(modules[name], kind)], "lr": lr * scale,
+                           "lr_scale": scale, "weight_decay": weight_decay})
     if verbose:
         print(param_groups_table(groups, model))
     return groups

@@ -12,7 +12,8 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
 - :func:`imbalanced`: the same with geometrically fewer examples per class.
 - :func:`adding`: the adding problem, on which a plain RNN's gradients explode.
 - :func:`characters`: next-character prediction on the standard library's docstrings
-  (:func:`stdlib_text`), a :class:`TextDataset` of integer windows.
+  (:func:`stdlib_text`), a :class:`TextDataset` of integer windows;
+  :func:`char_sequences`: the same windows with a target at every position.
 
 >>> from lrcourse.torch.data import load
 >>> wine = load("wine", seed=1)
@@ -23,7 +24,7 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
 
 from lrcourse.torch.data.sequences import adding, adding_problem
 from lrcourse.torch.data.tabular import NAMES, Dataset, Split, imbalanced, load
-from lrcourse.torch.data.text import ALPHABET, TextDataset, characters, normalise, stdlib_text
+from lrcourse.torch.data.text import ALPHABET, TextDataset, char_sequences, characters, normalise, stdlib_text
 
 __all__ = ["NAMES", "Dataset", "Split", "load", "imbalanced", "adding", "adding_problem"]
-__all__ += ["characters", "stdlib_text", "normalise", "TextDataset", "ALPHABET"]
+__all__ += ["characters", "char_sequences", "stdlib_text", "normalise", "TextDataset", "ALPHABET"]

@@ -11,7 +11,8 @@ larger than the spread over seeds (``benchmarks/testbed_headroom.py``).
 The text depends on the Python version (docstrings change between releases), so
 its exact characters, and every number measured on it, are not fixed across
 machines; only their kind is (English prose about programming, some 300,000
-characters).
+characters). :func:`char_sequences` gives the same windows with a target at
+every position (the window shifted by one character), for a causal Transformer.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from numpy.typing import NDArray
 from lrcourse.torch.data.tabular import Dataset, Split
 from lrcourse.validation import check, integer
 
-__all__ = ["ALPHABET", "MODULES", "OTHER", "TextDataset", "normalise", "stdlib_text", "characters"]
+__all__ = ["ALPHABET", "MODULES", "OTHER", "TextDataset", "normalise", "stdlib_text", "characters", "char_sequences"]
 
 #: The modules whose docstrings make the corpus, in this order: pure-Python modules
 #: (with a source file, not frozen or built in) present in every Python from 3.9 on.
@@ -99,7 +100,8 @@ class TextDataset(Dataset):
     """A :class:`Dataset` of windows of character indices, with the alphabet that decodes them.
 
     ``X`` holds int64 windows of shape ``(N, context)``, ``y`` the int64 index of the
-    character after each window; ``classes`` are ``0 … len(alphabet) - 1`` and
+    character after each window (:func:`characters`), or, from :func:`char_sequences`,
+    the window shifted by one, shape ``(N, context)``, a target at every position; ``classes`` are ``0 … len(alphabet) - 1`` and
     ``n_features`` is the context length. ``starts`` holds, for ``"train"``,
     ``"val"`` and ``"test"``, the position in the text of each example's first
     character: example ``i`` of a split is ``text[s : s + context]`` and its target
@@ -164,6 +166,16 @@ def characters(context: int = 8, *, n_train: int = 20_000, n_val: int = 4_000, n
     >>> data.decode(data.train.X[0]) + "|" + data.decode([data.train.y[0]])  # doctest: +SKIP
     'e of the|s'
     """
+    codes, chosen_starts = _split_starts(context, n_train, n_val, n_test, seed, length)
+    splits = [Split(np.ascontiguousarray(codes[chosen[:, None] + np.arange(context)]), codes[chosen + context])
+              for chosen in chosen_starts.values()]
+    return TextDataset(f"stdlib characters (context {context})", "classification", *splits,
+                       classes=tuple(range(len(ALPHABET))), alphabet=ALPHABET, starts=chosen_starts)
+
+
+def _split_starts(context: int, n_train: int, n_val: int, n_test: int, seed: int,
+                  length: int) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
+    """Check the arguments; return the text's codes and, per split, the drawn starts of windows of ``context + 1``."""
     context = integer("context", context, low=1, high=BLOCK - 1)
     sizes = {name: integer(name, value, low=1) for name, value in (("n_train", n_train), ("n_val", n_val),
                                                                     ("n_test", n_test))}
@@ -172,17 +184,40 @@ def characters(context: int = 8, *, n_train: int = 20_000, n_val: int = 4_000, n
     codes = _INDEX[np.frombuffer(stdlib_text(length).encode("ascii"), dtype=np.uint8)]
     starts: dict[str, list[NDArray[np.int64]]] = {"train": [], "val": [], "test": []}
     for b, begin in enumerate(range(0, len(codes), BLOCK)):
-        end = min(begin + BLOCK, len(codes))  # a window starts at s, its target sits at s + context < end
+        end = min(begin + BLOCK, len(codes))  # a window starts at s, its (last) target sits at s + context < end
         starts[_PATTERN[b % len(_PATTERN)]].append(np.arange(begin, end - context, dtype=np.int64))
-    splits, chosen_starts = [], {}
+    chosen_starts = {}
     for name, key in (("train", "n_train"), ("val", "n_val"), ("test", "n_test")):
         pool = np.concatenate(starts[name]) if starts[name] else np.zeros(0, np.int64)
         if sizes[key] > len(pool):
             raise ValueError(f"{key} must be at most {len(pool)} (the {name} windows of {context} characters "
                              f"in a text of {len(codes)}), got {sizes[key]}")
-        chosen = rng.choice(pool, size=sizes[key], replace=False)
-        chosen_starts[name] = chosen
-        X = codes[chosen[:, None] + np.arange(context)]
-        splits.append(Split(np.ascontiguousarray(X), codes[chosen + context]))
-    return TextDataset(f"stdlib characters (context {context})", "classification", *splits,
+        chosen_starts[name] = rng.choice(pool, size=sizes[key], replace=False)
+    return codes, chosen_starts
+
+
+def char_sequences(context: int = 64, *, n_train: int = 4_000, n_val: int = 500, n_test: int = 500,
+                   seed: int = 0, length: int = 300_000) -> TextDataset:
+    """Return next-character prediction at every position of a window, for a causal model (a Transformer).
+
+    The windows are drawn exactly as by :func:`characters` (the same blocks, the same
+    splits, the same starts for the same arguments), but the target is the window
+    shifted by one character: example ``i`` of a split is ``X[i] = text[s : s +
+    context]`` and ``y[i] = text[s + 1 : s + context + 1]``, ``s = starts[split][i]``,
+    both int64 of shape ``(N, context)``. Position ``j`` of ``y`` is the character that
+    follows ``X[i, : j + 1]``, so a model that sees only the past (causal attention) is
+    trained on ``context`` predictions per window, with contexts of 1 to ``context``
+    characters. Every target lies in the window's own block, as with
+    :func:`characters`: no validation or test character is ever an input or a target in
+    training. ``n_classes`` is the alphabet's size and ``n_features`` the context.
+
+    >>> data = char_sequences(32, n_train=100, n_val=20, n_test=20)
+    >>> data.train.X.shape, data.train.y.shape, bool((data.train.X[:, 1:] == data.train.y[:, :-1]).all())
+    ((100, 32), (100, 32), True)
+    """
+    codes, chosen_starts = _split_starts(context, n_train, n_val, n_test, seed, length)
+    splits = [Split(np.ascontiguousarray(codes[chosen[:, None] + np.arange(context)]),
+                    np.ascontiguousarray(codes[chosen[:, None] + 1 + np.arange(context)]))
+              for chosen in chosen_starts.values()]
+    return TextDataset(f"stdlib character sequences (context {context})", "classification", *splits,
                        classes=tuple(range(len(ALPHABET))), alphabet=ALPHABET, starts=chosen_starts)
