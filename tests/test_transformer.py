@@ -140,17 +140,20 @@ def test_a_short_fit_lowers_the_loss(data: TextDataset, one_torch_thread: None) 
     assert history.loss[-1] < history.loss[0] - 0.7 and val < math.log(38) - 0.7, (history.loss[-1], val)
 
 
-@pytest.mark.parametrize("norm", ["pre", "post"])
-def test_a_sweep_of_three_runs_equals_three_separate_fits(data: TextDataset, norm: str,
+@pytest.mark.parametrize(("norm", "cls", "options", "make", "lrs"), [
+    ("pre", lnp.Adam, {}, lambda params, lr: torch.optim.Adam(params, lr=lr), [1e-3, 3e-3, 1e-2]),
+    ("post", lnp.Adam, {}, lambda params, lr: torch.optim.Adam(params, lr=lr), [1e-3, 3e-3, 1e-2]),
+    ("pre", lnp.SGD, {"momentum": 0.9}, lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+     [0.03, 0.1, 0.3]),
+], ids=["pre-Adam", "post-Adam", "pre-SGD-momentum"])
+def test_a_sweep_of_three_runs_equals_three_separate_fits(data: TextDataset, norm: str, cls, options, make, lrs,
                                                           one_torch_thread: None) -> None:
     model = TinyTransformer(context=16, d_model=32, norm=norm, seed=0).double()
     loader = data.loader("train", batch_size=32, device="cpu")
-    lrs = [1e-3, 3e-3, 1e-2]
-    result = sweep_model(model, lnp.Adam, lr=lrs, steps=8, data=loader, seed=2, device="cpu")
+    result = sweep_model(model, cls, lr=lrs, steps=8, data=loader, seed=2, device="cpu", **options)
     for k, lr in enumerate(lrs):
         m = copy.deepcopy(model)
-        history = fit(m, torch.optim.Adam(m.parameters(), lr=lr), loader, steps=8, seed=2, progress=False,
-                      device="cpu")
+        history = fit(m, make(m.parameters(), lr), loader, steps=8, seed=2, progress=False, device="cpu")
         np.testing.assert_allclose(result.losses[k, :8], history.loss, rtol=1e-10)
         for name, p in m.named_parameters():
             np.testing.assert_allclose(result.params[name][k], p.detach().numpy(), rtol=1e-7, atol=1e-9)
