@@ -400,6 +400,32 @@ def optimizer_lines() -> list[Line]:
     return lines
 
 
+# Prodigy: prodigyopt's hyperparameters, one number each (its own rules: no NumPy twin, no torch.optim class).
+PRODIGY: dict[str, Any] = dict(lr=1.0, betas=(0.9, 0.999), beta3=0.9, eps=1e-8, weight_decay=0.0, decouple=True,
+                               use_bias_correction=False, safeguard_warmup=False, d0=1e-6, d_coef=1.0,
+                               growth_rate=INF, fsdp_in_use=False, slice_p=1)
+PRODIGY_BADS: dict[str, list[Bad]] = {
+    "lr": POSITIVE + SCALAR, "betas": BETAS, "beta3": kind("0.9", True, 1j) + out(INF, NAN, -0.1, 1.0),
+    "eps": POSITIVE + SCALAR, "weight_decay": NONNEGATIVE + SCALAR, "d0": POSITIVE + SCALAR,
+    "d_coef": POSITIVE + SCALAR, "growth_rate": kind(None, "2", True, 1j, [2.0]) + out(NAN, 0.5, -1.0),
+    "decouple": FLAG, "use_bias_correction": FLAG, "safeguard_warmup": FLAG,
+    "fsdp_in_use": FLAG + out(True),  # sharded training is refused, by name
+    "slice_p": COUNT + out(0),
+}
+
+
+def prodigy_lines() -> list[Line]:
+    lines = [line(opt.Prodigy, field, lambda v, field=field: opt.Prodigy(tensors(), **{**PRODIGY, field: v}),
+                  PRODIGY[field], PRODIGY_BADS[field], what="torch.Prodigy") for field in PRODIGY]
+    lines.append(line(opt.Prodigy, "lr_scale", lambda v: opt.Prodigy(tensors()).add_param_group(
+        {"params": tensors(), "lr_scale": v}), 0.5, NONNEGATIVE + SCALAR, what="torch.Prodigy.add_param_group"))
+    lines.append(line(opt.Prodigy, "betas", lambda v: opt.Prodigy(tensors()).add_param_group(
+        {"params": tensors(), "betas": v}), (0.9, 0.999), out((0.9, 0.99)), what="torch.Prodigy.add_param_group"))
+    lines.append(line(opt.Prodigy, "lr", lambda v: opt.Prodigy(tensors()).add_param_group(
+        {"params": tensors(), "lr": v}), 0.0, out(0.5), what="torch.Prodigy.add_param_group"))
+    return lines
+
+
 def validation_lines() -> list[Line]:
     v = validation
     return [
@@ -426,6 +452,7 @@ def validation_lines() -> list[Line]:
 TABLE: list[Line] = [
     *schedule_lines(),
     *optimizer_lines(),
+    *prodigy_lines(),
     line(npo.effective_lr, "opt", lambda o: npo.effective_lr(o, numpy_step(npo.Adam(lr=0.1))[1]),
          npo.Adam(lr=0.1), either(None, "adam", npo.SGD(lr=0.1))),
     # problems
@@ -902,6 +929,9 @@ EXEMPT: dict[str, str] = {
     "lrcourse.torch.optim.adagrad.adagrad_sparse": "update function",
     "lrcourse.torch.optim.rmsprop": "update function",
     "lrcourse.torch.optim.adam": "update function",
+    "lrcourse.torch.optim.prodigy": "update function",
+    "lrcourse.torch.optim.prodigy.ProdigyTensors": "what Prodigy gathers for its update function",
+    "lrcourse.torch.optim.prodigy.DEstimate": "state record",
     # tensors in, tensors out: loss functions and readers of a sweep's params
     "lrcourse.torch.vmap_loss": "a loss function",
     "lrcourse.torch.training.default_loss": "a loss function",
