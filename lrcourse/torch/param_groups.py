@@ -127,7 +127,7 @@ _MUP_SCALES = {
 
 def mup_param_groups(model: nn.Module, lr: float, optimizer: str = "adam", *, weight_decay: float = 0.0,
                      verbose: bool = True) -> list[dict[str, Any]]:
-    r"""Return the param groups of μP (Yang et al., 2022) for a :class:`~lrcourse.torch.models.WidthMLP`, and print them.
+    r"""Return μP's param groups (Yang et al., 2022) for a :class:`~lrcourse.torch.models.WidthMLP`; print them.
 
     Each tensor's rate is ``lr`` (:math:`\alpha`, the rate tuned at the base width)
     times a power of the width multiplier :math:`m = n / n_0` (``model.width_mult``),
