@@ -404,6 +404,7 @@ def optimizer_lines() -> list[Line]:
 PRODIGY: dict[str, Any] = dict(lr=1.0, betas=(0.9, 0.999), beta3=0.9, eps=1e-8, weight_decay=0.0, decouple=True,
                                use_bias_correction=False, safeguard_warmup=False, d0=1e-6, d_coef=1.0,
                                growth_rate=INF, fsdp_in_use=False, slice_p=1)
+NUMPY_PRODIGY = {name: value for name, value in PRODIGY.items() if name != "fsdp_in_use"}
 PRODIGY_BADS: dict[str, list[Bad]] = {
     "lr": POSITIVE + SCALAR, "betas": BETAS, "beta3": kind("0.9", True, 1j) + out(INF, NAN, -0.1, 1.0),
     "eps": POSITIVE + SCALAR, "weight_decay": NONNEGATIVE + SCALAR, "d0": POSITIVE + SCALAR,
@@ -417,6 +418,13 @@ PRODIGY_BADS: dict[str, list[Bad]] = {
 def prodigy_lines() -> list[Line]:
     lines = [line(opt.Prodigy, field, lambda v, field=field: opt.Prodigy(tensors(), **{**PRODIGY, field: v}),
                   PRODIGY[field], PRODIGY_BADS[field], what="torch.Prodigy") for field in PRODIGY]
+    numpy_fields = list(NUMPY_PRODIGY)  # nothing to shard in NumPy
+    lines += [line(npo.Prodigy, field, lambda v, field=field: npo.Prodigy(**{**NUMPY_PRODIGY, field: v}),
+                   PRODIGY[field], PRODIGY_BADS[field] + (kind(np.array([0.1, 0.2])) if field != "betas" else []),
+                   what="numpy.Prodigy") for field in numpy_fields]
+    lines.append(line(npo.Prodigy, "lr", lambda v: numpy_step(npo.Prodigy(lr=v)), lambda step: 0.1,
+                      [Bad(lambda step: NAN, ValueError), Bad(lambda step: -0.1, ValueError),
+                       Bad(lambda step: "0.1", TypeError)], what="numpy.Prodigy.step"))
     lines.append(line(opt.Prodigy, "lr_scale", lambda v: opt.Prodigy(tensors()).add_param_group(
         {"params": tensors(), "lr_scale": v}), 0.5, NONNEGATIVE + SCALAR, what="torch.Prodigy.add_param_group"))
     lines.append(line(opt.Prodigy, "betas", lambda v: opt.Prodigy(tensors()).add_param_group(
@@ -896,6 +904,7 @@ EXEMPT: dict[str, str] = {
     "lrcourse.numpy.AdagradState": "state record",
     "lrcourse.numpy.RMSpropState": "state record",
     "lrcourse.numpy.AdamState": "state record",
+    "lrcourse.numpy.ProdigyState": "state record",
     "lrcourse.range_test.SmoothedLoss": "state record (smooth_update is in the table)",
     "lrcourse.sweep.Runs": "what prepare returns",
     "lrcourse.sweep.SweepResult": "what a sweep returns",

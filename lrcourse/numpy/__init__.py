@@ -28,6 +28,7 @@ from lrcourse.numpy._base import Optimizer
 from lrcourse.numpy.adagrad import Adagrad, AdagradState
 from lrcourse.numpy.adam import Adam, AdamState, AdamW
 from lrcourse.numpy.effective import effective_lr
+from lrcourse.numpy.prodigy import Prodigy, ProdigyState
 from lrcourse.numpy.rmsprop import RMSprop, RMSpropState
 from lrcourse.numpy.sgd import SGD, SGDState
 
@@ -42,5 +43,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "AdamState",
+    "Prodigy",
+    "ProdigyState",
     "effective_lr",
 ]

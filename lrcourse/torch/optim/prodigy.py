@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+import lrcourse.numpy as lnp
 from lrcourse.torch.optim._base import Optimizer
-from lrcourse.validation import check, flag, integer, real
+from lrcourse.validation import check, real
 
 __all__ = ["Prodigy", "ProdigyTensors", "DEstimate", "prodigy"]
 
@@ -229,8 +230,8 @@ class Prodigy(Optimizer):
       ``ValueError`` here);
     - coupled weight decay does not add :math:`w\theta` to ``p.grad`` in place (the
       gradient a caller reads after the step is the one it computed);
-    - the values are checked by
-      :meth:`~lrcourse.torch.optim.Prodigy.check_hyperparameters`: stricter than
+    - the values are checked by :meth:`lrcourse.numpy.Prodigy.check_hyperparameters`
+      (the NumPy twin's rules, on every param group): stricter than
       prodigyopt, which refuses only a non-positive ``lr``, ``eps`` or ``d0`` and betas
       outside [0, 1); complex and sparse gradients are refused (prodigyopt's inner
       product and squares are not those of the pair of reals).
@@ -255,6 +256,7 @@ class Prodigy(Optimizer):
     """
 
     update = staticmethod(prodigy)
+    check_hyperparameters = staticmethod(lnp.Prodigy.check_hyperparameters)
 
     def __init__(
         self,
@@ -295,41 +297,6 @@ class Prodigy(Optimizer):
             k=0,
         )
         super().__init__(params, defaults)
-
-    @staticmethod
-    def check_hyperparameters(values: Mapping[str, Any], *, per_run: bool = False) -> dict[str, Any]:
-        """Check Prodigy's hyperparameters, of the defaults and of each param group; return them checked.
-
-        ``lr`` finite and >= 0 (the constructor's > 0); ``betas`` a pair in [0, 1) each;
-        ``beta3`` None or in [0, 1); ``eps`` and ``d0`` finite and > 0; ``weight_decay``
-        finite and >= 0; ``d_coef`` finite and > 0; ``growth_rate`` >= 1, inf allowed
-        (a rate below 1 would shrink :math:`d_t` at every step, which the method never
-        means to do); ``slice_p`` an integer >= 1; ``decouple``, ``use_bias_correction``,
-        ``safeguard_warmup`` True or False; ``fsdp_in_use`` False (see the class). One
-        number each: ``per_run`` must be False (there is no NumPy twin that sweeps runs).
-        """
-        check(not per_run, "per_run", "False (Prodigy takes one number per hyperparameter)", per_run)
-        betas = values["betas"]
-        check(isinstance(betas, (tuple, list)), "betas", "a pair (beta1, beta2)", betas, TypeError)
-        check(len(betas) == 2, "betas", "a pair (beta1, beta2)", betas)
-        beta3 = values["beta3"]
-        fsdp = flag("fsdp_in_use", values["fsdp_in_use"])
-        check(not fsdp, "fsdp_in_use", "False (sharded training is not supported: use prodigyopt)", fsdp)
-        return dict(
-            lr=real("lr", values["lr"], low=0.0),
-            betas=tuple(real(f"betas[{i}]", beta, low=0.0, high=1.0, high_open=True) for i, beta in enumerate(betas)),
-            beta3=None if beta3 is None else real("beta3", beta3, low=0.0, high=1.0, high_open=True),
-            eps=real("eps", values["eps"], low=0.0, low_open=True),
-            weight_decay=real("weight_decay", values["weight_decay"], low=0.0),
-            decouple=flag("decouple", values["decouple"]),
-            use_bias_correction=flag("use_bias_correction", values["use_bias_correction"]),
-            safeguard_warmup=flag("safeguard_warmup", values["safeguard_warmup"]),
-            d0=real("d0", values["d0"], low=0.0, low_open=True),
-            d_coef=real("d_coef", values["d_coef"], low=0.0, low_open=True),
-            growth_rate=real("growth_rate", values["growth_rate"], low=1.0, finite=False),
-            fsdp_in_use=fsdp,
-            slice_p=integer("slice_p", values["slice_p"], low=1),
-        )
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a param group: checked as the constructor's, with the settings of the estimate those of the others.
