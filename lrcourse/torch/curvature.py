@@ -16,9 +16,8 @@ of :func:`sharpness`), so that a few products per measurement suffice.
 References:
     Cohen, J. M., Kaur, S., Li, Y., Kolter, J. Z. and Talwalkar, A. (2021). Gradient descent on
     neural networks typically occurs at the edge of stability. ICLR.
-    Cohen, J. M., Ghorbani, B., Krishnan, S., Agarwal, N., Medapati, S., Badura, M., Suo, D.,
-    Cardoze, D., Nado, Z., Dahl, G. E. and Gilmer, J. (2022). Adaptive gradient methods at the
-    edge of stability. arXiv:2207.14484.
+    Cohen, J. M., Ghorbani, B., Krishnan, S., Agarwal, N., Medapati, S. et al. (2022). Adaptive
+    gradient methods at the edge of stability. arXiv:2207.14484.
 """
 
 from __future__ import annotations
@@ -105,9 +104,8 @@ def sharpness(model: nn.Module, loss_fn: LossFn, data: Data, *, preconditioner: 
     References:
         Cohen, J. M., Kaur, S., Li, Y., Kolter, J. Z. and Talwalkar, A. (2021). Gradient descent on
         neural networks typically occurs at the edge of stability. ICLR.
-        Cohen, J. M., Ghorbani, B., Krishnan, S., Agarwal, N., Medapati, S., Badura, M., Suo, D.,
-        Cardoze, D., Nado, Z., Dahl, G. E. and Gilmer, J. (2022). Adaptive gradient methods at the
-        edge of stability. arXiv:2207.14484.
+        Cohen, J. M., Ghorbani, B., Krishnan, S., Agarwal, N., Medapati, S. et al. (2022). Adaptive
+        gradient methods at the edge of stability. arXiv:2207.14484.
     """
     iters, tol, seed = integer("iters", iters, low=1), real("tol", tol, low=0.0), integer("seed", seed, low=0)
     return _top_eigenpair(model, loss_fn, data, preconditioner, iters, tol, seed, init)[0]
@@ -267,9 +265,8 @@ def adam_preconditioner(optimizer: torch.optim.Optimizer, model: nn.Module) -> l
     [2.0]
 
     References:
-        Cohen, J. M., Ghorbani, B., Krishnan, S., Agarwal, N., Medapati, S., Badura, M., Suo, D.,
-        Cardoze, D., Nado, Z., Dahl, G. E. and Gilmer, J. (2022). Adaptive gradient methods at the
-        edge of stability. arXiv:2207.14484.
+        Cohen, J. M., Ghorbani, B., Krishnan, S., Agarwal, N., Medapati, S. et al. (2022). Adaptive
+        gradient methods at the edge of stability. arXiv:2207.14484.
     """
     if not isinstance(optimizer, ADAMS):
         raise TypeError("optimizer must be a torch.optim.Adam or AdamW, or lrcourse.torch.optim.Adam or AdamW, got a "
