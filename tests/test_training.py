@@ -390,3 +390,21 @@ def test_fit_on_cuda_matches_the_cpu(wine64) -> None:
                    progress=False, device=device).loss
 
     np.testing.assert_allclose(run("cuda"), run("cpu"), rtol=1e-10)
+
+
+def test_evaluate_scores_a_target_at_every_position() -> None:
+    # scores (N, C, T): the accuracy is over the N·T positions, the loss cross_entropy's mean
+    from lrcourse.torch.models import TinyTransformer
+
+    torch.manual_seed(0)
+    model = TinyTransformer(seed=0)
+    x = torch.randint(0, 38, (6, 12))
+    y = torch.randint(0, 38, (6, 12))
+    with torch.no_grad():
+        scores = model(x)
+    metrics = evaluate(model, (x, y), device="cpu")
+    assert scores.shape[:2] == (6, 38) and scores.shape[2] == 12
+    assert metrics["accuracy"] == int((scores.argmax(dim=1) == y).sum()) / y.numel()
+    assert metrics["loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(scores, y)), rel=1e-6)
+    # with C = T the old argmax(dim=-1) would be silently wrong: the classes are on dim 1
+    assert 0.0 <= metrics["accuracy"] <= 1.0

@@ -395,11 +395,8 @@ class TinyTransformer(nn.Module):
     causal mask is made in the forward pass) and
     :func:`~lrcourse.torch.lr_range_test` train it on
     :func:`~lrcourse.torch.data.char_sequences` with their default loss (the range
-    test with ``F.cross_entropy``). :func:`~lrcourse.torch.evaluate` computes its
-    accuracy as for ``(N, C)`` scores (``argmax`` over the last axis), which this
-    layout is not: until it learns the per-position layout, measure a validation loss
-    as ``F.cross_entropy(model(X), y)`` and do not pass ``val_data`` to ``fit``. No
-    dropout. Initialisation as GPT-2's (nanoGPT): linear weights and embeddings
+    test with ``F.cross_entropy``), and :func:`~lrcourse.torch.evaluate` (so ``fit``'s
+    ``val_data``) scores it, its accuracy over the ``N·T`` positions. No dropout. Initialisation as GPT-2's (nanoGPT): linear weights and embeddings
     :math:`\mathcal N(0, 0.02^2)`, the projections into the residual stream
     :math:`\mathcal N(0, (0.02/\sqrt{2 L})^2)` for :math:`L` layers, biases 0, layer
     norms at the identity, drawn with ``seed``.

@@ -236,7 +236,9 @@ def evaluate(model: nn.Module, data: Data,
              device: str | torch.device | None = None) -> dict[str, float]:
     """Return the mean loss on ``data`` and, for integer targets, the accuracy.
 
-    ``data`` is ``(X, y)`` or a DataLoader; batch losses are weighted by batch size
+    Scores are ``(N, C)``, or ``(N, C, T)`` with a target at each of ``T`` positions (the
+    layout of :func:`torch.nn.functional.cross_entropy`); the accuracy is then over the
+    ``N·T`` positions. ``data`` is ``(X, y)`` or a DataLoader; batch losses are weighted by batch size
     (``loss_fn`` must average over its batch, as torch's losses do). The model is put
     in evaluation mode for the pass and left in the mode it was in.
 
@@ -263,7 +265,7 @@ def _evaluate(model: nn.Module, data: Data, loss_fn: Callable[[torch.Tensor, tor
     device = get_device(device)
     was_training = model.training
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, positions = 0.0, 0, 0, 0
     classification = True
     try:
         for x, y in one_epoch(data, device, name=name):
@@ -271,13 +273,14 @@ def _evaluate(model: nn.Module, data: Data, loss_fn: Callable[[torch.Tensor, tor
             total_loss += loss_fn(output, y).item() * len(y)
             count += len(y)
             classification = classification and not torch.is_floating_point(y)
-            if classification:
-                correct += int((output.argmax(dim=-1) == y).sum())
+            if classification:  # scores (N, C) or, a target at every position, (N, C, T): torch's layout
+                correct += int((output.argmax(dim=1) == y).sum())
+                positions += y.numel()
     finally:
         model.train(was_training)
     if count == 0:
         raise ValueError(f"{name} must hold at least one example, got batches of size 0")
     metrics = {"loss": total_loss / count}
     if classification:
-        metrics["accuracy"] = correct / count
+        metrics["accuracy"] = correct / positions
     return metrics
