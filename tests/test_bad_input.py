@@ -160,7 +160,10 @@ def with_grads() -> list[torch.Tensor]:
 
 def numpy_step(optimizer: Any) -> Any:
     theta = np.ones(2)
-    return optimizer.step(theta, np.ones(2), optimizer.init(theta))
+    state = optimizer.init(theta)
+    if hasattr(optimizer, "train"):  # a schedule-free optimizer starts in evaluation mode
+        theta, state = optimizer.train(theta, state)
+    return optimizer.step(theta, np.ones(2), state)
 
 
 def seeded(seed: Any, where: Any = None) -> None:
@@ -356,6 +359,9 @@ NUMPY_OPTIMIZERS: dict[type, dict[str, Any]] = {
     npo.Adam: dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
                    decoupled_weight_decay=False),
     npo.AdamW: dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False),
+    npo.SGDScheduleFree: dict(lr=0.1, momentum=0.9, weight_decay=0.0, warmup_steps=0, r=0.0, weight_lr_power=2.0),
+    npo.AdamWScheduleFree: dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, warmup_steps=0, r=0.0,
+                                weight_lr_power=2.0),
 }
 # The torch optimizers: the same, with one number per hyperparameter.
 TORCH_OPTIMIZERS: dict[type, dict[str, Any]] = {
@@ -364,9 +370,12 @@ TORCH_OPTIMIZERS: dict[type, dict[str, Any]] = {
     opt.RMSprop: dict(NUMPY_OPTIMIZERS[npo.RMSprop]),
     opt.Adam: dict(NUMPY_OPTIMIZERS[npo.Adam]),
     opt.AdamW: dict(NUMPY_OPTIMIZERS[npo.AdamW]),
+    opt.SGDScheduleFree: dict(NUMPY_OPTIMIZERS[npo.SGDScheduleFree]),
+    opt.AdamWScheduleFree: dict(NUMPY_OPTIMIZERS[npo.AdamWScheduleFree]),
 }
 FLAGS = {"nesterov", "centered", "amsgrad", "decoupled_weight_decay"}
 AT_MOST_1 = {"dampening", "alpha"}  # in [0, 1]
+OPEN_UNIT = {npo.SGDScheduleFree, opt.SGDScheduleFree}  # their momentum is in (0, 1): eval() divides by it
 
 
 def optimizer_lines() -> list[Line]:
@@ -382,8 +391,11 @@ def optimizer_lines() -> list[Line]:
                     bads = FLAG
                 elif field == "betas":
                     bads = BETAS
+                elif field == "warmup_steps":  # an integer, one for all runs
+                    bads = COUNT
                 else:
                     bads = NONNEGATIVE + extra + (out(1.5) if field in AT_MOST_1 else [])
+                    bads += out(0.0, 1.0) if field == "momentum" and cls in OPEN_UNIT else []
                 lines.append(line(cls, field, functools.partial(build, field=field, torch_=layer == "torch"), value,
                                   bads, what=f"{layer}.{cls.__name__}"))
             if layer == "numpy":  # a schedule's rate is checked when it is used
@@ -904,6 +916,8 @@ EXEMPT: dict[str, str] = {
     "lrcourse.numpy.AdagradState": "state record",
     "lrcourse.numpy.RMSpropState": "state record",
     "lrcourse.numpy.AdamState": "state record",
+    "lrcourse.numpy.ScheduleFreeState": "state record",
+    "lrcourse.numpy.schedulefree.averaging_weight": "called by the schedule-free optimizers with checked values",
     "lrcourse.numpy.ProdigyState": "state record",
     "lrcourse.range_test.SmoothedLoss": "state record (smooth_update is in the table)",
     "lrcourse.sweep.Runs": "what prepare returns",
@@ -938,6 +952,8 @@ EXEMPT: dict[str, str] = {
     "lrcourse.torch.optim.adagrad.adagrad_sparse": "update function",
     "lrcourse.torch.optim.rmsprop": "update function",
     "lrcourse.torch.optim.adam": "update function",
+    "lrcourse.torch.optim.sgd_schedule_free": "update function",
+    "lrcourse.torch.optim.adamw_schedule_free": "update function",
     "lrcourse.torch.optim.prodigy": "update function",
     "lrcourse.torch.optim.prodigy.ProdigyTensors": "what Prodigy gathers for its update function",
     "lrcourse.torch.optim.prodigy.DEstimate": "state record",

@@ -30,6 +30,7 @@ from lrcourse.numpy.adam import Adam, AdamState, AdamW
 from lrcourse.numpy.effective import effective_lr
 from lrcourse.numpy.prodigy import Prodigy, ProdigyState
 from lrcourse.numpy.rmsprop import RMSprop, RMSpropState
+from lrcourse.numpy.schedulefree import AdamWScheduleFree, ScheduleFreeState, SGDScheduleFree
 from lrcourse.numpy.sgd import SGD, SGDState
 
 __all__ = [
@@ -43,6 +44,9 @@ __all__ = [
     "Adam",
     "AdamW",
     "AdamState",
+    "SGDScheduleFree",
+    "AdamWScheduleFree",
+    "ScheduleFreeState",
     "Prodigy",
     "ProdigyState",
     "effective_lr",

@@ -26,7 +26,7 @@ from lrcourse.torch.clipping import clip_grad_norm, clip_grad_value, grad_norm
 from lrcourse.torch.curvature import SharpnessTracker, adam_preconditioner, sharpness, top_hessian_eigenvalue
 from lrcourse.torch.device import get_device
 from lrcourse.torch.noise_scale import gradient_noise_scale
-from lrcourse.torch.optim import SGD, Adagrad, Adam, AdamW, Prodigy, RMSprop
+from lrcourse.torch.optim import SGD, Adagrad, Adam, AdamW, AdamWScheduleFree, Prodigy, RMSprop, SGDScheduleFree
 from lrcourse.torch.param_groups import layerwise_param_groups, mup_param_groups, param_groups_table
 from lrcourse.torch.range_test import RangeTestResult, lr_range_test
 from lrcourse.torch.schedulers import ScheduleLR, torch_scheduler_lrs
@@ -35,6 +35,7 @@ from lrcourse.torch.training import History, evaluate, fit
 from lrcourse.torch.transfer import fine_tune, lp_ft, spread_rates
 
 __all__ = ["ScheduleLR", "torch_scheduler_lrs", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Prodigy"]
+__all__ += ["SGDScheduleFree", "AdamWScheduleFree"]
 __all__ += ["fit", "evaluate", "History", "sweep_model", "run_outputs", "run_scores", "vmap_loss"]
 __all__ += ["lr_range_test", "RangeTestResult", "top_hessian_eigenvalue"]
 __all__ += ["sharpness", "SharpnessTracker", "adam_preconditioner", "gradient_noise_scale"]

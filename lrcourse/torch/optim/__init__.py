@@ -19,7 +19,9 @@ from lrcourse.torch.optim.adagrad import Adagrad, adagrad
 from lrcourse.torch.optim.adam import Adam, AdamW, adam
 from lrcourse.torch.optim.prodigy import Prodigy, prodigy
 from lrcourse.torch.optim.rmsprop import RMSprop, rmsprop
+from lrcourse.torch.optim.schedulefree import AdamWScheduleFree, SGDScheduleFree, adamw_schedule_free, sgd_schedule_free
 from lrcourse.torch.optim.sgd import SGD, sgd
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "sgd", "adagrad", "rmsprop", "adam"]
 __all__ += ["Prodigy", "prodigy"]
+__all__ += ["SGDScheduleFree", "AdamWScheduleFree", "sgd_schedule_free", "adamw_schedule_free"]
