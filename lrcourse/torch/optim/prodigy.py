@@ -37,12 +37,12 @@ class ProdigyTensors(NamedTuple):
     the same coordinates, or a 0-d zero for a tensor that started at zero).
     """
 
-    params: list[Tensor]
-    grads: list[Tensor]
-    exp_avgs: list[Tensor]
-    exp_avg_sqs: list[Tensor]
-    s: list[Tensor]
-    p0: list[Tensor]
+    params: list[torch.Tensor]
+    grads: list[torch.Tensor]
+    exp_avgs: list[torch.Tensor]
+    exp_avg_sqs: list[torch.Tensor]
+    s: list[torch.Tensor]
+    p0: list[torch.Tensor]
     eps: float
     weight_decay: float
     safeguard_warmup: bool
