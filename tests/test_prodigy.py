@@ -29,7 +29,8 @@ from prodigyopt import Prodigy as Reference
 from torch import nn
 
 import lrcourse.numpy as lnp
-from lrcourse.torch import Prodigy
+from lrcourse.schedules import CosineDecay
+from lrcourse.torch import Prodigy, ScheduleLR
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: a second thread only waits for a core
 
@@ -393,3 +394,18 @@ def test_numpy_prodigy_state_and_zero_gradient() -> None:
     assert np.array_equal(new, theta) and state.count == 1 and state.k == 0 and state.d == 1e-6
     with pytest.raises(ValueError, match="state must be ProdigyState"):
         opt.step(theta, np.ones(3), lnp.Adam().init(theta))
+
+
+def test_schedule_lr_drives_it_as_a_hand_set_lr_drives_prodigyopt() -> None:
+    """ScheduleLR sets λ_t; prodigyopt with the same λ_t set by hand takes the same steps (100, cosine to 0)."""
+    schedule = CosineDecay(1.0, 100)
+    batch = data()
+    model, model_ref = mlp(), mlp()
+    ours, theirs = Prodigy(model.parameters()), reference(model_ref.parameters())
+    scheduler = ScheduleLR(ours, schedule)
+    for step in range(100):
+        theirs.param_groups[0]["lr"] = schedule(step)
+        loss_step(model, ours, batch)
+        scheduler.step()
+        loss_step(model_ref, theirs, batch)
+        assert_same(model, ours, theirs, model_ref, step)
