@@ -409,3 +409,19 @@ def test_schedule_lr_drives_it_as_a_hand_set_lr_drives_prodigyopt() -> None:
         scheduler.step()
         loss_step(model_ref, theirs, batch)
         assert_same(model, ours, theirs, model_ref, step)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_on_cuda_it_equals_prodigyopt_on_cuda() -> None:
+    """The same 100 float64 steps on the GPU, against prodigyopt there (not run where this was written: no GPU)."""
+    batch = tuple(tensor.cuda() for tensor in data())
+    model, model_ref = mlp().cuda(), mlp().cuda()
+    ours = Prodigy(model.parameters(), use_bias_correction=True, weight_decay=0.1)
+    theirs = reference(model_ref.parameters(), use_bias_correction=True, weight_decay=0.1)
+    for step in range(100):
+        loss_step(model, ours, batch)
+        loss_step(model_ref, theirs, batch)
+        assert_same(model, ours, theirs, model_ref, step)
+    for state in ours.state.values():
+        assert all(value.device.type == "cuda" for value in state.values() if isinstance(value, torch.Tensor))
