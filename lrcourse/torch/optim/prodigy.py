@@ -103,7 +103,7 @@ def prodigy(
         for i, theta in enumerate(group.params):
             g = group.grads[i]
             if group.weight_decay != 0 and not decouple:
-                g = g.add(theta, alpha=group.weight_decay)  # coupled: g ← g + λθ
+                g = g.add(theta, alpha=group.weight_decay)  # coupled: g ← g + wθ
             g_sliced = g.flatten()[:: group.slice_p]
             increment += weight * torch.dot(g_sliced, group.p0[i] - theta.flatten()[:: group.slice_p]).item()
             if beta1 > 0:
@@ -312,7 +312,8 @@ class Prodigy(Optimizer):
                 value = param_group.get(name, self.defaults[name])
                 if value != first[name]:
                     raise ValueError(f"param group {number}: {name} must be the same in every param group "
-                                     f"(Prodigy's d is one estimate for all of them), {first[name]!r}, got {value!r}")
+                                     f"(Prodigy's d is one estimate for all of them): the first group's "
+                                     f"{first[name]!r}, got {value!r}")
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         for p in group["params"]:
