@@ -93,14 +93,15 @@ def numpy_loss_and_grads(params: dict[str, np.ndarray]) -> tuple[float, dict[str
     return loss.item(), {k: g.numpy() for k, g in zip(tensors, grads)}
 
 
-def run_torch(cls: type, options: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
+def run_torch(cls: type, options: dict[str, Any], steps: int = STEPS, switches: tuple[int, ...] = SWITCHES,
+              **extra: Any) -> list[dict[str, Any]]:
     """Train; return a snapshot (params, state, group sums, loss) at each switch (in eval mode) and at the end."""
     net = model()
     opt = cls(net.parameters(), **options, **extra)
     opt.train()
     snapshots = []
-    for t in range(STEPS):
-        if t in SWITCHES:
+    for t in range(steps):
+        if t in switches:
             for _ in range(2 if t == 250 else 1):
                 opt.eval()
             snapshots.append(snapshot(net, opt))
@@ -397,3 +398,22 @@ def test_bad_hyperparameters_are_refused_by_name(cls, options, name):
     torch_cls = SGDScheduleFree if cls is NumpySGD else AdamWScheduleFree
     with pytest.raises(ValueError, match=f"^{name} must be"):
         torch_cls([nn.Parameter(torch.ones(1))], **options)
+
+
+@pytest.fixture
+def fresh_dynamo():
+    """Empty compile caches before and after, so that no other test inherits these recompiles."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize(("name", "options"), [
+    pytest.param("SGD", {"lr": 0.1, "weight_decay": 0.01, "warmup_steps": 5}, id="SGD"),
+    pytest.param("AdamW", {"lr": 0.01, "weight_decay": 0.01, "warmup_steps": 5}, id="AdamW"),
+])
+def test_compiled_matches_the_package(name, options, fresh_dynamo):
+    """impl='compiled': the same update function through torch.compile (Inductor may round the last bit apart)."""
+    expected = run_torch(REFERENCE[name], options, steps=40, switches=(20,), foreach=False)
+    assert_same(run_torch(OURS[name], options, steps=40, switches=(20,), impl="compiled"), expected, rtol=1e-12)

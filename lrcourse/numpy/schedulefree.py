@@ -112,7 +112,6 @@ class _ScheduleFree(Optimizer):
     """What schedule-free SGD and AdamW share: the averaging, ``train`` and ``eval``, the step over leaves."""
 
     State = ScheduleFreeState
-    beta_field: ClassVar[str]
     warmup_steps: int
     r: Hyperparameter
     weight_lr_power: Hyperparameter

@@ -28,6 +28,24 @@ __all__ = ["SGDScheduleFree", "AdamWScheduleFree", "sgd_schedule_free", "adamw_s
 _GROUP_STATE = dict(k=0, train_mode=False, weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0)
 
 
+def move_y_and_z(y: Tensor, z: Tensor, d: Tensor, *, lr: float, beta: float, c: float) -> None:
+    r"""Step :math:`y \leftarrow (1 - c) y + c z - \alpha (1 - \beta (1 - c)) d` and :math:`z \leftarrow z - \alpha d` in place.
+
+    Eagerly with the package's operations (``lerp_``, then ``add_`` and ``sub_`` with
+    ``alpha``), so the params are bitwise the package's. Under ``torch.compile`` the
+    same lines as plain arithmetic: a Python number given as ``lerp_``'s weight is
+    guarded by its value, which recompiled the update at every step (:math:`c_t`
+    changes every step), where a number in arithmetic becomes an input of the graph.
+    """
+    if torch.compiler.is_compiling():
+        y.add_(c * (z - y)).sub_(lr * (1 - beta * (1 - c)) * d)
+        z.sub_(lr * d)
+    else:
+        y.lerp_(z, c)  # y ← (1 − c) y + c z
+        y.add_(d, alpha=-lr * (1 - beta * (1 - c)))  # y ← y − α (1 − β (1 − c)) d
+        z.sub_(d, alpha=lr)  # z ← z − α d
+
+
 def sgd_schedule_free(ys: list[Tensor], grads: list[Tensor], zs: list[Tensor], *, lr: float, momentum: float,
                       weight_decay: float, c: float) -> None:
     r"""Apply one schedule-free SGD update in place to each tensor :math:`y` of ``ys``, and to its :math:`z`.
@@ -38,9 +56,7 @@ def sgd_schedule_free(ys: list[Tensor], grads: list[Tensor], zs: list[Tensor], *
     """
     for y, g, z in zip(ys, grads, zs):
         d = g.add(y, alpha=weight_decay) if weight_decay != 0 else g  # d = g + λ y, at y
-        y.lerp_(z, c)  # y ← (1 − c) y + c z
-        y.add_(d, alpha=-lr * (1 - momentum * (1 - c)))  # y ← y − α (1 − β (1 − c)) d
-        z.sub_(d, alpha=lr)  # z ← z − α d
+        move_y_and_z(y, z, d, lr=lr, beta=momentum, c=c)
 
 
 def adamw_schedule_free(ys: list[Tensor], grads: list[Tensor], zs: list[Tensor], exp_avg_sqs: list[Tensor], *,
@@ -59,9 +75,7 @@ def adamw_schedule_free(ys: list[Tensor], grads: list[Tensor], zs: list[Tensor],
         d = g / (v.div(bias_correction2).sqrt_().add_(eps))  # g / (√v̂ + ε)
         if weight_decay != 0:
             d.add_(y, alpha=weight_decay)  # + λ y, at y
-        y.lerp_(z, c)
-        y.add_(d, alpha=-lr * (1 - beta1 * (1 - c)))
-        z.sub_(d, alpha=lr)
+        move_y_and_z(y, z, d, lr=lr, beta=beta1, c=c)
 
 
 class _ScheduleFree(Optimizer):
