@@ -20,6 +20,7 @@ version alone (:func:`test_a_chaotic_run_is_bitwise_the_package_in_torch`).
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -417,3 +418,95 @@ def test_compiled_matches_the_package(name, options, fresh_dynamo):
     """impl='compiled': the same update function through torch.compile (Inductor may round the last bit apart)."""
     expected = run_torch(REFERENCE[name], options, steps=40, switches=(20,), foreach=False)
     assert_same(run_torch(OURS[name], options, steps=40, switches=(20,), impl="compiled"), expected, rtol=1e-12)
+
+
+# --- every hyperparameter, both libraries: the table of tests/test_hyperparameters.py for these two -------------
+
+from test_hyperparameters import (  # noqa: E402  (the same bad values as the other optimizers)
+    BAD_BETAS,
+    BAD_NUMBERS,
+    NUMPY_ONLY_BAD_NUMBERS,
+    TORCH_ONLY_BAD_NUMBERS,
+    names,
+)
+
+NUMBERS = {"SGD": ["lr", "momentum", "weight_decay", "r", "weight_lr_power"],
+           "AdamW": ["lr", "eps", "weight_decay", "r", "weight_lr_power"]}
+BAD_COUNTS = [(2.5, ValueError), (-1, ValueError), (math.inf, ValueError), (None, TypeError), ("3", TypeError),
+              (True, TypeError), ([3], TypeError)]
+
+
+def hyperparameter_cases(library: str) -> list[Any]:
+    table = []
+    for name, numbers in NUMBERS.items():
+        for param in numbers:
+            bad = BAD_NUMBERS + (TORCH_ONLY_BAD_NUMBERS if library == "torch" else NUMPY_ONLY_BAD_NUMBERS)
+            if param == "momentum":  # in (0, 1): x = y + (1/β − 1)(y − z) divides by it
+                bad = bad + [(0.0, ValueError), (1.0, ValueError), (1.5, ValueError)]
+            table += [pytest.param(name, param, value, error, id=f"{name}-{param}={value!r}") for value, error in bad]
+        table += [pytest.param(name, "warmup_steps", value, error, id=f"{name}-warmup_steps={value!r}")
+                  for value, error in BAD_COUNTS]
+    table += [pytest.param("AdamW", "betas", value, error, id=f"AdamW-betas={value!r}")
+              for value, error in BAD_BETAS + [((0.0, 0.999), ValueError)]]
+    return table
+
+
+@pytest.mark.parametrize(("name", "param", "value", "error"), hyperparameter_cases("numpy"))
+def test_numpy_refuses_each_bad_hyperparameter_by_name(name, param, value, error):
+    with pytest.raises(error) as caught:
+        NUMPY[name](**{param: value})
+    assert names(str(caught.value), param), str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "param", "value", "error"), hyperparameter_cases("torch"))
+def test_torch_refuses_each_bad_hyperparameter_by_name_in_every_group(name, param, value, error):
+    with pytest.raises(error) as caught:
+        OURS[name]([nn.Parameter(torch.ones(2))], **{param: value})
+    assert names(str(caught.value), param), str(caught.value)
+    opt = OURS[name]([nn.Parameter(torch.ones(2))])
+    with pytest.raises(error) as caught:
+        opt.add_param_group({"params": [nn.Parameter(torch.ones(2))], param: value})
+    assert "param group 1" in str(caught.value) and len(opt.param_groups) == 1
+
+
+@pytest.mark.parametrize("name", ["SGD", "AdamW"])
+def test_numpy_checks_a_schedules_rate_when_used_and_torch_refuses_a_schedule(name):
+    opt = NUMPY[name](lr=lambda step: 0.1 if step < 2 else -0.1)
+    theta, state = opt.train(np.ones(3), opt.init(np.ones(3)))
+    for _ in range(2):
+        theta, state = opt.step(theta, np.ones(3), state)
+    with pytest.raises(ValueError, match=r"^lr\(2\), the schedule's rate at step 2, must be"):
+        opt.step(theta, np.ones(3), state)
+    with pytest.raises(TypeError, match="^lr must be a real number"):
+        OURS[name]([nn.Parameter(torch.ones(2))], lr=lambda step: 0.1)
+
+
+@pytest.mark.parametrize("name", ["SGD", "AdamW"])
+def test_numpy_holds_the_same_memory_at_every_step(name):
+    """tests/test_memory.py's check: 1,000 steps on 10^5 parameters, the cycle collector off, nothing kept."""
+    import gc
+    import tracemalloc
+
+    opt = NUMPY[name](lr=1e-3)
+    n = 10**5
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        params: Any = {"w": np.ones(n), "b": [np.ones(10)]}
+        params, state = opt.train(params, opt.init(params))
+        grads = {"w": np.full(n, 0.5), "b": [np.full(10, 0.5)]}
+        for _ in range(2):
+            params, state = opt.step(params, grads, state)
+        second = tracemalloc.get_traced_memory()[0]
+        for t in range(3, 1001):
+            params, state = opt.step(params, grads, state)
+            growth = tracemalloc.get_traced_memory()[0] - second
+            assert growth < n * 8, f"step {t}: {growth / 2**20:.2f} MiB more than after step 2"
+    finally:
+        tracemalloc.stop()
+        if was_enabled:
+            gc.enable()
+        gc.collect()
+    assert state.count == 1000
