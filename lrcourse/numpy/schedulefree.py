@@ -17,7 +17,9 @@ evaluate and to keep at the end; :math:`y`, between the two, is where the gradie
 taken. :math:`\beta` plays the part of momentum: :math:`\beta = 0` gives :math:`y = z`, plain
 SGD with its iterates averaged on the side (Polyak–Ruppert averaging), :math:`\beta = 1`
 gives :math:`y = x`, gradients taken at the average itself (primal averaging); the
-package's default is :math:`\beta = 0.9`. The averaging weight is
+package's default is :math:`\beta = 0.9`. The indices are the paper's (its gradient at
+:math:`y_t` gives :math:`z_{t+1}` and :math:`x_{t+1}`), with :math:`t` the number of
+updates applied, as everywhere in the book. The averaging weight is
 
 .. math::
 
@@ -47,7 +49,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
