@@ -80,7 +80,7 @@ def sharpness(model: nn.Module, loss_fn: LossFn, data: Data, *, preconditioner: 
     :math:`38/\alpha` for :math:`\beta_1 = 0.9`.
 
     The iteration starts from ``init`` (one tensor per parameter that requires grad, of its
-    shape, not all zero; a vector of :math:`A`'s space, such as :attr:`SharpnessTracker.vector`
+    shape, not all zero; a vector of :math:`A`'s space, such as ``SharpnessTracker.vector``
     from an earlier measurement: a warm start) or, by default, from a random unit vector
     (seeded with ``seed``, from its own generator: torch's global random state is not
     touched), and stops when
@@ -301,16 +301,16 @@ class SharpnessTracker:
     ``tracker(model)`` returns :func:`sharpness` of ``model`` at its current weights
     (``tracker(model, preconditioner=P)`` the preconditioned one) on ``loss_fn`` and
     ``data``, with ``iters`` and ``tol``, starting the power iteration from the top
-    eigenvector that the previous call found (:attr:`vector`; the first call starts from
+    eigenvector that the previous call found (``vector``; the first call starts from
     the random vector of ``seed``). Between two nearby points of a run the top
     eigenvector moves little, so a few products converge where a cold start needs many
     (Cohen et al. 2021 measure the sharpness this way, every few steps). A warm start
     changes how fast the iteration converges, not what it converges to.
 
-    :attr:`vector` is the last eigenvector (a list of tensors, one per parameter that
+    ``vector`` is the last eigenvector (a list of tensors, one per parameter that
     requires grad; ``None`` before the first call, and after one whose weights or answer
-    were not finite, a run that diverged: the next call starts cold), :attr:`products` the number of
-    Hessian-vector products used so far, and :attr:`values` the sharpness of every call,
+    were not finite, a run that diverged: the next call starts cold), ``products`` the number of
+    Hessian-vector products used so far, and ``values`` the sharpness of every call,
     in order. Use one tracker per run: the vector belongs to one model's parameters.
 
     >>> X = torch.diag(torch.tensor([3.0, 1.0]))  # mean squared error: H = (2/n) XᵀX = diag(9, 1)
