@@ -100,3 +100,27 @@ def test_average_wrong_answers_are_reported(wrong, what):
     result = check_schedule_free_average(wrong)
     assert not result, what
     assert "largest rate so far" in result.message
+
+
+@pytest.mark.parametrize("checker", [check_wsd_rates, check_schedule_free_average])
+def test_checkers_report_exceptions_missing_returns_and_starters(checker):
+    assert "return" in checker(lambda *args: None).message
+    assert "raised ZeroDivisionError" in checker(lambda *args: 1 / 0).message
+
+    def starter(*args):
+        raise NotImplementedError("write your code here")
+
+    assert checker(starter).status == "not attempted"
+
+
+def test_the_cases_reach_every_boundary_and_every_shape():
+    seen = []
+
+    def spy(steps, lr, total, warmup, decay_steps, decay):
+        seen.append((decay, warmup > 0, int(np.max(steps)) >= total))
+        return good_wsd(steps, lr, total, warmup, decay_steps, decay)
+
+    assert check_wsd_rates(spy)
+    assert {d for d, _, _ in seen} == {"linear", "cosine", "1-sqrt"}
+    assert any(w for _, w, _ in seen) and not all(w for _, w, _ in seen)
+    assert all(past for _, _, past in seen)  # every case asks for a step at or past the end
