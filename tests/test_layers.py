@@ -42,6 +42,8 @@ CORE_MODULES = [
 TORCH_USERS_IN_CORE = {
     # chapter 4b's exercises check layer-wise param groups and clipping on the chapter's MLP
     "lrcourse.exercises.ch4b",
+    # chapter 7b's exercise checks μP's rates against mup_param_groups on a WidthMLP
+    "lrcourse.exercises.ch7b",
 }
 
 # Third-party libraries that a function may import when it is called (heavy, and needed
