@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from lrcourse.validation import flag, integer, real, real_array
 
 __all__ = ["per_class_recall", "balanced_accuracy", "Window", "good_window", "Interval", "paired_interval",
-           "holm", "holm_verdicts"]
+           "holm", "holm_verdicts", "noise_class", "noise_words"]
 
 
 def _t_quantile(q: float, df: int) -> float:
@@ -345,3 +345,44 @@ def holm_verdicts(intervals: list[Interval], alpha: float = 0.05,
     adjusted = holm([interval.p_value for interval in intervals])
     return [(higher if interval.mean > 0 else lower) if q <= alpha else "within noise"
             for interval, q in zip(intervals, adjusted)]
+
+
+def noise_class(interval: Interval, margin: float = 0.25) -> str:
+    r"""Return ``"lower"``, ``"higher"``, ``"within"`` or ``"edge"``: a verdict that another CPU does not flip.
+
+    With the interval :math:`[\ell, h] = \text{mean} \pm \text{half}` and the band
+    :math:`m = \text{margin} \cdot \text{half}`:
+
+    - ``"lower"``/``"higher"`` (the sign of the mean) when the interval clears 0 by more
+      than :math:`m` (:math:`h < -m` or :math:`\ell > m`): beyond the noise;
+    - ``"within"`` when 0 lies more than :math:`m` inside it (:math:`\ell < -m` and :math:`h > m`);
+    - ``"edge"`` in between: the interval's end lies within :math:`m` of 0.
+
+    A verdict read off the interval's end alone (:attr:`Interval.excludes_zero`) flips when
+    the last digits of a run move that end across 0, as they do from one CPU to another.
+    Here a word changes only when the end moves by :math:`m`, and next to each threshold
+    both words it separates are true ("beyond the noise" and "at the edge"; "at the edge"
+    and "within"), so whichever a machine prints is a true sentence.
+
+    >>> [noise_class(Interval(mean, 1.0, 5)) for mean in (-2.0, -1.1, 0.0, 0.9, 1.5)]
+    ['lower', 'edge', 'within', 'edge', 'higher']
+    """
+    if not isinstance(interval, Interval):
+        raise TypeError(f"interval must be an Interval (from paired_interval), got {type(interval).__name__}")
+    margin = real("margin", margin, low=0.0, high=1.0, high_open=True)
+    m = margin * interval.half
+    if interval.high < -m or interval.low > m:
+        return "lower" if interval.mean < 0 else "higher"
+    return "within" if interval.low < -m and interval.high > m else "edge"
+
+
+def noise_words(interval: Interval, margin: float = 0.25) -> str:
+    """Return :func:`noise_class`'s verdict as words for the page, e.g. ``"lower, at the edge of the noise"``.
+
+    >>> noise_words(Interval(-1.1, 1.0, 5)), noise_words(Interval(0.1, 1.0, 5))
+    ('lower, at the edge of the noise', 'within the noise')
+    """
+    word = noise_class(interval, margin)  # checks both arguments first
+    side = "lower" if interval.mean < 0 else "higher"
+    return {"lower": "lower, beyond the noise", "higher": "higher, beyond the noise", "within": "within the noise",
+            "edge": f"{side}, at the edge of the noise"}[word]

@@ -266,3 +266,24 @@ def test_holm_verdicts():
 def test_holm_and_detectable_reject_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_noise_class_has_a_band_around_each_threshold() -> None:
+    from lrcourse.metrics import Interval, noise_class, noise_words
+
+    # half 1, band 0.25: beyond when an end clears 0 by > 0.25; within when 0 lies > 0.25 inside
+    cases = {-1.26: "lower", -1.24: "edge", -0.76: "edge", -0.74: "within", 0.0: "within", 0.74: "within",
+             0.76: "edge", 1.24: "edge", 1.26: "higher"}
+    for mean, expected in cases.items():
+        assert noise_class(Interval(mean, 1.0, 5)) == expected, mean
+    # margin 0: the plain verdict, with "edge" only where an end sits exactly on 0
+    assert [noise_class(Interval(m, 1.0, 5), 0.0) for m in (-1.01, -0.99, 1.0, 1.01)] == ["lower", "within", "edge",
+                                                                                          "higher"]
+    # where excludes_zero says "beyond", noise_class says "beyond" or "edge", never "within"; and conversely
+    for mean in np.linspace(-2, 2, 401):
+        interval = Interval(float(mean), 1.0, 5)
+        word = noise_class(interval)
+        assert (word == "within") <= (not interval.excludes_zero)
+        assert (word in ("lower", "higher")) <= interval.excludes_zero
+    assert noise_words(Interval(-1.1, 1.0, 5)) == "lower, at the edge of the noise"
+    assert noise_words(Interval(2.0, 1.0, 5)) == "higher, beyond the noise"
