@@ -169,43 +169,44 @@ def _power_iteration(product: Callable[[list[torch.Tensor]], list[torch.Tensor]]
     return eigenvalue, v, count
 
 
+def _per_parameter(value: Sequence[torch.Tensor], params: list[nn.Parameter], allowed: str, entry: str,
+                   bad_entry: Callable[[torch.Tensor], bool]) -> list[torch.Tensor]:
+    """Check that ``value`` holds one real tensor of each parameter's shape, none with a ``bad_entry``.
+
+    ``allowed`` says what the argument must be, ``entry`` what each entry must be; the tensors come back
+    detached, on each parameter's device and in its dtype.
+    """
+    if not (isinstance(value, Sequence) and not isinstance(value, str)
+            and all(isinstance(u, torch.Tensor) for u in value)):
+        raise TypeError(f"{allowed} a {type(value).__name__}"
+                        + (" of something else than tensors" if isinstance(value, Sequence) else ""))
+    if len(value) != len(params):
+        raise ValueError(f"{allowed} {len(value)} tensor{'s' if len(value) != 1 else ''}")
+    for i, (u, p) in enumerate(zip(value, params)):
+        if u.shape != p.shape:
+            raise ValueError(f"{allowed} a tensor of shape {tuple(u.shape)} for parameter {i}, of shape "
+                             f"{tuple(p.shape)}")
+        if u.is_complex() or bad_entry(u):
+            raise ValueError(f"{allowed} a tensor for parameter {i} with an entry that is not {entry}")
+    return [u.detach().to(device=p.device, dtype=p.dtype) for u, p in zip(value, params)]
+
+
 def _inverse_sqrt(preconditioner: Sequence[torch.Tensor], params: list[nn.Parameter]) -> list[torch.Tensor]:
     allowed = (f"preconditioner must be a sequence of {len(params)} positive finite tensors, one per parameter that "
                "requires grad, each of its parameter's shape, got")
-    if not (isinstance(preconditioner, Sequence) and not isinstance(preconditioner, str)
-            and all(isinstance(d, torch.Tensor) for d in preconditioner)):
-        raise TypeError(f"{allowed} a {type(preconditioner).__name__}"
-                        + (" of something else than tensors" if isinstance(preconditioner, Sequence) else ""))
-    if len(preconditioner) != len(params):
-        raise ValueError(f"{allowed} {len(preconditioner)} tensor{'s' if len(preconditioner) != 1 else ''}")
-    for i, (d, p) in enumerate(zip(preconditioner, params)):
-        if d.shape != p.shape:
-            raise ValueError(f"{allowed} a tensor of shape {tuple(d.shape)} for parameter {i}, of shape "
-                             f"{tuple(p.shape)}")
-        if d.is_complex() or not bool(torch.isfinite(d).all() and (d > 0).all()):
-            raise ValueError(f"{allowed} a tensor for parameter {i} with an entry that is not a positive finite "
-                             "number")
-    return [d.detach().to(device=p.device, dtype=p.dtype).rsqrt() for d, p in zip(preconditioner, params)]
+    checked = _per_parameter(preconditioner, params, allowed, "a positive finite number",
+                             lambda d: not bool(torch.isfinite(d).all() and (d > 0).all()))
+    return [d.rsqrt() for d in checked]
 
 
 def _start(init: Sequence[torch.Tensor], params: list[nn.Parameter]) -> list[torch.Tensor]:
     allowed = (f"init must be a sequence of {len(params)} finite tensors, one per parameter that requires grad, each "
                "of its parameter's shape, not all zero, got")
-    if not (isinstance(init, Sequence) and not isinstance(init, str)
-            and all(isinstance(u, torch.Tensor) for u in init)):
-        raise TypeError(f"{allowed} a {type(init).__name__}"
-                        + (" of something else than tensors" if isinstance(init, Sequence) else ""))
-    if len(init) != len(params):
-        raise ValueError(f"{allowed} {len(init)} tensor{'s' if len(init) != 1 else ''}")
-    for i, (u, p) in enumerate(zip(init, params)):
-        if u.shape != p.shape:
-            raise ValueError(f"{allowed} a tensor of shape {tuple(u.shape)} for parameter {i}, of shape "
-                             f"{tuple(p.shape)}")
-        if u.is_complex() or not bool(torch.isfinite(u).all()):
-            raise ValueError(f"{allowed} a tensor for parameter {i} with an entry that is not a finite real number")
+    checked = _per_parameter(init, params, allowed, "a finite real number",
+                             lambda u: not bool(torch.isfinite(u).all()))
     if not any(bool((u != 0).any()) for u in init):
         raise ValueError(f"{allowed} a vector of zeros")
-    return [u.detach().to(device=p.device, dtype=p.dtype) for u, p in zip(init, params)]
+    return checked
 
 
 def top_hessian_eigenvalue(model: nn.Module, loss_fn: LossFn, data: Data, *, iters: int = 1000,
