@@ -11,6 +11,8 @@ r"""Measure what an experiment found: per-class recall, the good-rate window, pa
   (:meth:`Interval.detectable`).
 - :func:`holm` and :func:`holm_verdicts`: Holm's correction of a family of tests for
   their number.
+- :func:`noise_class`, :func:`noise_words` and :func:`interval_text`: an interval as a
+  verdict that another CPU does not flip, and as the text a page glues.
 
 >>> import numpy as np
 >>> per_class_recall([0, 0, 1, 1], [0, 1, 1, 1], n_classes=2).tolist()
@@ -29,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from lrcourse.validation import flag, integer, real, real_array
 
 __all__ = ["per_class_recall", "balanced_accuracy", "Window", "good_window", "Interval", "paired_interval",
-           "holm", "holm_verdicts", "noise_class", "noise_words"]
+           "holm", "holm_verdicts", "noise_class", "noise_words", "interval_text"]
 
 
 def _t_quantile(q: float, df: int) -> float:
@@ -386,3 +388,25 @@ def noise_words(interval: Interval, margin: float = 0.25) -> str:
     side = "lower" if interval.mean < 0 else "higher"
     return {"lower": "lower, beyond the noise", "higher": "higher, beyond the noise", "within": "within the noise",
             "edge": f"{side}, at the edge of the noise"}[word]
+
+
+def interval_text(interval: Interval, fmt: str = "{:+.3f}") -> str:
+    """Return ``interval`` as ``"mean ± half"`` for the page, e.g. ``"-0.120 ± 0.045"``.
+
+    ``fmt`` is a :meth:`str.format` pattern with one field, applied to the mean and to the
+    half-width; a sign the pattern prints on the half-width (``+``) is dropped, since the
+    half-width is never negative.
+
+    >>> interval_text(Interval(-0.12, 0.045, 5)), interval_text(Interval(1.5, 0.25, 5), "{:.2f}")
+    ('-0.120 ± 0.045', '1.50 ± 0.25')
+    """
+    if not isinstance(interval, Interval):
+        raise TypeError(f"interval must be an Interval (from paired_interval), got {type(interval).__name__}")
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a str.format pattern such as '{{:+.3f}}', got {type(fmt).__name__}")
+    try:
+        mean, half = fmt.format(interval.mean), fmt.format(interval.half)
+    except (IndexError, KeyError, ValueError) as error:
+        raise ValueError(f"fmt must be a str.format pattern with one numeric field such as '{{:+.3f}}', "
+                         f"got {fmt!r} ({error})") from None
+    return f"{mean} ± {half.lstrip('+')}"

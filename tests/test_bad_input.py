@@ -607,6 +607,10 @@ TABLE: list[Line] = [
          kind(None, 0.5)),
     line(metrics.noise_words, "margin", lambda v: metrics.noise_words(metrics.Interval(1.0, 0.5, 5), v), 0.25,
          REAL + out(-0.1, 1.0)),
+    line(metrics.interval_text, "interval", lambda v: metrics.interval_text(v), metrics.Interval(1.0, 0.5, 5),
+         kind(None, 0.5, (1.0, 0.5))),
+    line(metrics.interval_text, "fmt", lambda v: metrics.interval_text(metrics.Interval(1.0, 0.5, 5), v), "{:.2f}",
+         kind(None, 2, b"{:.2f}") + out("{:d}", "{0} {1}", "{x}")),
     *validation_lines(),
     # the torch layer: ScheduleLR
     line(schedulers.ScheduleLR, "schedule", lambda v: lt.ScheduleLR(torch.optim.SGD(tensors(), lr=0.1), v),

@@ -287,3 +287,12 @@ def test_noise_class_has_a_band_around_each_threshold() -> None:
         assert (word in ("lower", "higher")) <= interval.excludes_zero
     assert noise_words(Interval(-1.1, 1.0, 5)) == "lower, at the edge of the noise"
     assert noise_words(Interval(2.0, 1.0, 5)) == "higher, beyond the noise"
+
+
+def test_interval_text_formats_the_mean_and_an_unsigned_half_width() -> None:
+    from lrcourse.metrics import Interval, interval_text
+
+    assert interval_text(Interval(-0.12, 0.045, 5)) == "-0.120 ± 0.045"
+    assert interval_text(Interval(0.12, 0.045, 5)) == "+0.120 ± 0.045"
+    assert interval_text(Interval(0.5, 0.25, 5), "{:+.2f}") == "+0.50 ± 0.25"
+    assert interval_text(Interval(1.5, 0.25, 5), "{:.2f}") == "1.50 ± 0.25"
