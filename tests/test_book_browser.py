@@ -29,20 +29,12 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playw
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 import execution_cache  # book/_ext, on the path through tests/conftest.py
+from _browser import CHROMIUM, CHROMIUM_FLAGS  # tests/, on the path as the test modules' folder
 from lrcourse.display import LIVE_GLUE_CLASS
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SOURCES = ["book", "lrcourse", "_config.yml", "_toc.yml", "package.json"]
 
 # One worker opens every page (pytest -n 2 --dist loadgroup): the book is built, and served, once.

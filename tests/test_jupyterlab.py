@@ -39,20 +39,12 @@ from pathlib import Path
 import pytest
 
 import execution_cache  # book/_ext, on the path through tests/conftest.py
+from _browser import CHROMIUM, CHROMIUM_FLAGS  # tests/, on the path as the test modules' folder
 import live_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "book" / "01_what_the_learning_rate_does.ipynb"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 JUPYTER = Path(sys.executable).with_name("jupyter")
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("jupyterlab")]
