@@ -44,6 +44,8 @@ TORCH_USERS_IN_CORE = {
     "lrcourse.exercises.ch4b",
     # chapter 7b's exercise checks μP's rates against mup_param_groups on a WidthMLP
     "lrcourse.exercises.ch7b",
+    # chapter 7c's exercise checks the PSNR against lrcourse.torch.data.image.psnr
+    "lrcourse.exercises.ch7c",
 }
 
 # Third-party libraries that a function may import when it is called (heavy, and needed

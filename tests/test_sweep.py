@@ -562,3 +562,43 @@ def test_one_start_per_run_sweeps_seeds_and_rates_in_one_call(wine64) -> None:
             np.testing.assert_allclose(together.params[name][k], weights[0], rtol=1e-10, atol=1e-12)
     again = sweep_model(starts[0], lnp.Adam, lr=g["lr"], x0=together.params, steps=5, data=(X, y), device="cpu")
     assert again.losses[:, 0] == pytest.approx(together.losses[:, -1], rel=1e-12)  # a dict of (K, ...) arrays
+
+
+def test_max_norm_clips_each_run_as_clip_grad_norm_does_in_separate_runs(wine64) -> None:
+    # Each run is clipped by its own global norm, as torch.nn.utils.clip_grad_norm_ clips one run: K separate torch
+    # runs (Adam, float64, an MLP of two layers) with thresholds that clip every step, some steps, or nothing.
+    X, y = wine64.tensors("train", "cpu")
+    model = MLP(13, 3, hidden=(8,)).double()
+    lrs = np.array([0.01, 0.05, 0.05, 0.2])
+    norms = [0.005, 0.2, np.inf, 1.0]
+    result = sweep_model(model, lnp.Adam, lr=lrs, steps=30, data=(X, y), device="cpu", max_norm=norms)
+    clipped = []
+    for lr, max_norm in zip(lrs, norms):
+        m = copy.deepcopy(model)
+        optimizer = torch.optim.Adam(m.parameters(), lr=lr)
+        losses, hits = [], 0
+        for _ in range(30):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(m(X), y)
+            losses.append(loss.item())
+            loss.backward()
+            hits += int(torch.nn.utils.clip_grad_norm_(m.parameters(), max_norm) > max_norm)
+            optimizer.step()
+        with torch.no_grad():
+            losses.append(F.cross_entropy(m(X), y).item())
+        np.testing.assert_allclose(result.losses[len(clipped)], losses, rtol=1e-6, atol=1e-6)
+        for name, p in m.named_parameters():
+            np.testing.assert_allclose(result.params[name][len(clipped)], p.detach().numpy(), rtol=1e-6, atol=1e-6)
+        clipped.append(hits)
+    assert clipped[0] == 30 and 0 < clipped[1] < 30 and clipped[2] == 0  # the cases: every step, some, none
+    unclipped = sweep_model(model, lnp.Adam, lr=lrs, steps=30, data=(X, y), device="cpu")
+    assert not np.allclose(unclipped.losses[0], result.losses[0])  # clipping changed the clipped runs
+    np.testing.assert_array_equal(unclipped.losses[2], result.losses[2])  # and inf left its run alone
+
+
+def test_one_max_norm_for_every_run_equals_the_same_threshold_per_run(wine64) -> None:
+    X, y = wine64.tensors("train", "cpu")
+    model = SoftmaxRegression(13, 3).double()
+    shared = sweep_model(model, lnp.SGD, lr=[0.1, 1.0], steps=10, data=(X, y), device="cpu", max_norm=0.3)
+    each = sweep_model(model, lnp.SGD, lr=[0.1, 1.0], steps=10, data=(X, y), device="cpu", max_norm=[0.3, 0.3])
+    np.testing.assert_array_equal(shared.losses, each.losses)

@@ -38,7 +38,7 @@ from lrcourse.sweep import SweepResult, prepare
 from lrcourse.torch.device import get_device
 from lrcourse.torch.runtime import Data, cycle, seeded
 from lrcourse.torch.training import default_loss
-from lrcourse.validation import flag, integer
+from lrcourse.validation import check, flag, integer, real
 
 __all__ = ["sweep_model", "run_outputs", "run_scores", "vmap_loss"]
 
@@ -48,7 +48,7 @@ def sweep_model(model: nn.Module, optimizer: Callable[..., Any], *, steps: int, 
                 x0: Sequence[nn.Module] | Mapping[str, Any] | None = None,
                 schedule: Schedule | Sequence[Schedule] | None = None, seed: int = 0,
                 device: str | torch.device | None = None, wide_linear: bool = True,
-                **hyperparams: Any) -> SweepResult:
+                max_norm: float | Sequence[float] | None = None, **hyperparams: Any) -> SweepResult:
     """Train ``K`` copies of ``model`` at once, one per hyperparameter value.
 
     ``optimizer``, ``hyperparams`` and ``schedule`` are read as by
@@ -87,6 +87,20 @@ def sweep_model(model: nn.Module, optimizer: Callable[..., Any], *, steps: int, 
     ``wide_linear=False`` leaves every layer to ``vmap`` (the reference the fast path
     is tested against).
 
+    ``max_norm`` clips each run's gradient by its own global norm before the
+    optimizer sees it, as ``torch.nn.utils.clip_grad_norm_`` does in a separate run
+    (:func:`lrcourse.torch.clip_grad_norm`): run :math:`k`'s gradient :math:`g_k`
+    (all its trainable parameters together) becomes
+
+    .. math::
+
+        g_k \\cdot \\min\\!\\left(1,\\ \\frac{c_k}{\\lVert g_k \\rVert_2 + 10^{-6}}\\right).
+
+    ``None`` (the default) clips nothing; a number :math:`c > 0` is every run's
+    threshold; a list or 1-D array of ``K`` numbers gives each run its own
+    (``inf`` for a run that is not clipped), so clipped and unclipped runs share one
+    sweep.
+
     A run whose loss becomes NaN or inf keeps going as NaN and is flagged in
     ``diverged``. ``K`` runs of a model do ``K`` times the arithmetic in one call
     instead of ``K`` calls: much faster than a loop when a step is small
@@ -104,15 +118,17 @@ def sweep_model(model: nn.Module, optimizer: Callable[..., Any], *, steps: int, 
     if data is None:
         raise ValueError("data must be given: a pair (X, y) or an iterable of (x, y) batches such as a DataLoader")
     runs = prepare(optimizer, hyperparams, schedule)
+    thresholds = _max_norms(max_norm, runs.K)
     losses, params, backend = _sweep_model(model, runs.optimizer, runs.K, steps, data, loss_fn, seed, device, x0,
-                                           wide_linear)
+                                           wide_linear, thresholds)
     return SweepResult(losses, params, runs.swept, None, backend, runs.fixed)
 
 
 def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None, seed: int,
                  device: str | torch.device | None, x0: Any = None,
-                 wide_linear: bool = True) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]], str]:
+                 wide_linear: bool = True, max_norm: NDArray[np.float64] | None = None
+                 ) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]], str]:
     buffers = [name for name, _ in model.named_buffers()]
     if buffers:
         raise ValueError(f"sweep_model does not support models with buffers (batch norm's running statistics), "
@@ -159,12 +175,36 @@ def _sweep_model(model: nn.Module, opt: Any, K: int, steps: int, data: Any,
                 break
             # The runs share no weights, so the gradient of the sum is each run's own gradient.
             grads = torch.autograd.grad(losses.sum(), list(weights.values()))
+            if max_norm is not None:
+                grads = _clipped(grads, max_norm)
             with np.errstate(over="ignore", invalid="ignore"):  # diverging runs: a result, as in lrcourse.sweep
                 params, state = opt.step(params, {name: bridge.to_array(g) for name, g in zip(weights, grads)}, state)
     losses_array = torch.stack(history, dim=1).to("cpu", torch.float64).numpy()
     final = {name: bridge.to_numpy(params[name]) if name in params else starts[name].cpu().numpy()
              for name in starts}
     return losses_array, final, bridge.backend
+
+
+def _max_norms(max_norm: Any, K: int) -> NDArray[np.float64] | None:
+    """Check ``max_norm`` (None, a number > 0, or ``K`` of them, ``inf`` allowed) and return one per run, or None."""
+    if max_norm is None:
+        return None
+    if isinstance(max_norm, (list, tuple, np.ndarray)):
+        allowed = "None, a number > 0 or a list of K numbers > 0 (inf: not clipped)"
+        values = np.asarray(max_norm)
+        check(values.dtype.kind in "iuf", "max_norm", allowed, max_norm, TypeError)
+        check(values.shape == (K,), "max_norm", f"one threshold per run, {K} of them", max_norm)
+        check(bool((values > 0).all()), "max_norm", "numbers > 0 (inf: not clipped)", max_norm)
+        return values.astype(np.float64)
+    return np.full(K, real("max_norm", max_norm, low=0.0, low_open=True, finite=False))
+
+
+def _clipped(grads: Sequence[torch.Tensor], max_norm: NDArray[np.float64]) -> tuple[torch.Tensor, ...]:
+    """Scale each run's gradients (the runs on axis 0) by ``min(1, max_norm[k] / (norm_k + 1e-6))``."""
+    squares = sum(g.detach().flatten(1).pow(2).sum(dim=1, dtype=torch.float64) for g in grads)
+    norms = torch.sqrt(squares)  # (K,): each run's global norm, in float64
+    scale = torch.clamp(torch.from_numpy(max_norm).to(norms.device) / (norms + 1e-6), max=1.0)
+    return tuple(g * scale.to(g.dtype).reshape(-1, *[1] * (g.ndim - 1)) for g in grads)
 
 
 def _without_randomness(losses_of_runs: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:

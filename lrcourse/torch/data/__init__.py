@@ -14,6 +14,9 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
 - :func:`characters`: next-character prediction on the standard library's docstrings
   (:func:`stdlib_text`), a :class:`TextDataset` of integer windows;
   :func:`char_sequences`: the same windows with a target at every position.
+- :func:`image_pixels`: a photograph bundled with scikit-learn as a pixel regression,
+  random Fourier features of the coordinates in, RGB out (an :class:`ImageDataset`);
+  :func:`psnr` scores a fitted image.
 
 >>> from lrcourse.torch.data import load
 >>> wine = load("wine", seed=1)
@@ -22,9 +25,11 @@ seeded generator. Every dataset is a :class:`Dataset` of three :class:`Split` s,
 ((106, 13), [1, 1, 2, 1, 1], 3)
 """
 
+from lrcourse.torch.data.image import IMAGES, ImageDataset, fourier_features, image_pixels, psnr
 from lrcourse.torch.data.sequences import adding, adding_problem
 from lrcourse.torch.data.tabular import NAMES, Dataset, Split, imbalanced, load
 from lrcourse.torch.data.text import ALPHABET, TextDataset, char_sequences, characters, normalise, stdlib_text
 
 __all__ = ["NAMES", "Dataset", "Split", "load", "imbalanced", "adding", "adding_problem"]
 __all__ += ["characters", "char_sequences", "stdlib_text", "normalise", "TextDataset", "ALPHABET"]
+__all__ += ["image_pixels", "fourier_features", "psnr", "ImageDataset", "IMAGES"]
