@@ -2,8 +2,9 @@
 
 Checks, page by page: every formula is typeset by MathJax (with no TeX errors), no
 request leaves the local server (the book must work offline), the console shows no
-errors, no resource fails to load, and every explorer works with no kernel behind the
-page: moving its slider changes the frame shown. A full-page screenshot of each page is saved
+errors, no resource fails to load, every explorer works with no kernel behind the
+page: moving its slider changes the frame shown, and every CJK character (the seed's quotes)
+is drawn by the book's own font, not as an empty box. A full-page screenshot of each page is saved
 under ``_build/screenshots/`` for a person to look at.
 
 The book is built by ``jupyter-book build . -W`` unless every page in
@@ -29,6 +30,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playw
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 import execution_cache  # book/_ext, on the path through tests/conftest.py
+import offline_assets  # book/_ext: the CJK font the pages serve
 from _browser import CHROMIUM, CHROMIUM_FLAGS  # tests/, on the path as the test modules' folder
 from lrcourse.display import LIVE_GLUE_CLASS
 
@@ -180,6 +182,7 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
     math = page.evaluate(_MATH_STATE)
     unglued = page.evaluate(_UNGLUED)
     explorers = _check_explorers(page)
+    cjk = page.evaluate(_CJK_GLYPHS, offline_assets.CJK_FAMILY)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")),
@@ -194,6 +197,67 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
     for readouts, frames in explorers:
         assert readouts[0] != readouts[1], f"slider readout did not move: {readouts}"
         assert frames[0] != frames[1] and frames[1], f"slider moved {readouts} but the frame stayed {frames}"
+    if cjk["chars"]:
+        assert cjk["faces"] and set(cjk["faces"]) == {"loaded"}, f"the CJK font did not load: {cjk}"
+        assert cjk["missing"] == "", f"{len(cjk['missing'])} of {cjk['chars']} CJK characters drawn as boxes: {cjk}"
+
+
+# The CJK characters of the page, drawn on a canvas in the font of the element that holds each:
+# a character whose drawing is pixel for pixel that of an unassigned code point (U+0378, which
+# no font has) is a missing glyph, an empty box. Also the status of the book's CJK face
+# (book/_ext/offline_assets.py) in document.fonts.
+_CJK_CLASS = "".join(f"\\u{{{lo:x}}}-\\u{{{hi:x}}}" for lo, hi in offline_assets.CJK_RANGES)
+_CJK_GLYPHS = """async (family) => {
+    await document.fonts.ready;
+    const cjk = /[%s]/gu;
+    const main = document.querySelector('main') || document.body;
+    const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+    const byFont = new Map();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const found = node.textContent.match(cjk);
+        const parent = node.parentElement;
+        if (!found || !parent || ['SCRIPT', 'STYLE'].includes(parent.tagName)) continue;
+        const style = getComputedStyle(parent);
+        const font = `${style.fontStyle} ${style.fontWeight} 40px ${style.fontFamily}`;
+        if (!byFont.has(font)) byFont.set(font, new Set());
+        found.forEach(c => byFont.get(font).add(c));
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 56;
+    const ctx = canvas.getContext('2d', {willReadFrequently: true});
+    const draw = (font, text) => {
+        ctx.clearRect(0, 0, 56, 56);
+        ctx.font = font;
+        ctx.fillText(text, 4, 44);
+        return Array.from(ctx.getImageData(0, 0, 56, 56).data).join();
+    };
+    const all = new Set(), missing = new Set(), errors = [];
+    for (const [font, chars] of byFont) {
+        try { await document.fonts.load(font, [...chars].join('')); } catch (e) { errors.push(String(e)); }
+        const box = draw(font, '\\u0378');
+        for (const c of chars) { all.add(c); if (draw(font, c) === box) missing.add(c); }
+    }
+    const faces = [...document.fonts].filter(f => f.family.replace(/["']/g, '') === family).map(f => f.status);
+    return {chars: all.size, missing: [...missing].join(''), faces, errors};
+}""" % _CJK_CLASS
+
+
+def test_the_cjk_check_sees_boxes_without_the_font(book: Path, server: str, browser: Browser) -> None:
+    """The check above can fail: with the font's file refused, the seed's quotes are boxes again."""
+    quoting = [p for p in _pages() if offline_assets.cjk_characters([(book / p).read_text(encoding="utf-8")])]
+    assert quoting, "no page quotes the seed in Chinese"
+    page = browser.new_page()
+    page.route("**/*.woff2", lambda route: route.abort() if "noto-sans-sc" in route.request.url else route.continue_())
+    page.goto(f"{server}/{quoting[0]}", wait_until="networkidle")
+    cjk = page.evaluate(_CJK_GLYPHS, offline_assets.CJK_FAMILY)
+    page.close()
+    assert cjk["chars"] and "loaded" not in cjk["faces"], cjk
+    if not cjk["missing"]:
+        fc_list = shutil.which("fc-list")
+        system = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout if fc_list else ""
+        if system.strip():
+            pytest.skip(f"this machine has CJK fonts of its own, which draw the quotes: {system.splitlines()[0]}")
+    assert len(cjk["missing"]) == cjk["chars"], f"without the book's font, some CJK glyphs still drawn: {cjk}"
 
 
 # The frame an explorer shows: the source of its visible image (a Stack hides the others).
