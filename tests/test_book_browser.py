@@ -210,8 +210,8 @@ _CJK_CLASS = "".join(f"\\u{{{lo:x}}}-\\u{{{hi:x}}}" for lo, hi in offline_assets
 _CJK_GLYPHS = """async (family) => {
     await document.fonts.ready;
     const cjk = /[%s]/gu;
-    const main = document.querySelector('main') || document.body;
-    const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+    // The whole page: the navigation and a language link too, not only the article.
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     const byFont = new Map();
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         const found = node.textContent.match(cjk);
