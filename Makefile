@@ -3,6 +3,8 @@
 #   make book   the book in _build/html (every notebook executed once, two at a time, into the cache)
 #   make test   the tests: the package, its doctests, every notebook in two numerical environments,
 #               every page in a headless browser
+#   make book-zh  the English book, then the Chinese edition in _build/html/zh from the same execution
+#   make translations  after editing a page: its messages into locales/zh_CN (sphinx-intl update), checked
 #
 # Set-up (both): a virtual environment in .venv; a CPU build of torch where no NVIDIA driver is
 # present (unless torch is already installed there); the package with its extras; the book's
@@ -16,10 +18,21 @@ BIN := $(VENV)/bin
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 SETUP := $(VENV)/.lrcourse-setup
 
-.PHONY: book test setup notebooks report clean
+.PHONY: book book-zh translations test setup notebooks report clean
 
 book: notebooks
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# The Chinese edition (book/_ext/editions.py): the notebooks' outputs come from the execution cache
+# that `make book` filled, and pages not yet translated show their English text.
+book-zh: book
+	$(BIN)/python book/_ext/editions.py build
+
+# Every page's messages into locales/zh_CN/LC_MESSAGES/<page>.po (new ones empty, changed ones
+# fuzzy), then the checker's list of what is left to translate (book/CONTRIBUTING.md).
+translations: setup
+	$(BIN)/python book/_ext/editions.py extract
+	-$(BIN)/python book/_ext/translation_check.py
 
 test: book
 	$(BIN)/pytest -n $(JOBS) --dist loadgroup

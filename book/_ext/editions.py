@@ -18,10 +18,12 @@ Two halves:
       python book/_ext/editions.py extract [PAGE ...]   # .pot files, then sphinx-intl update
       python book/_ext/editions.py build [PAGE ...]     # the Chinese HTML in _build/html/zh
 
-  ``PAGE`` (as in ``_toc.yml``, e.g. ``book/intro``) restricts either to those pages, for a
-  quick look at one translation; without it, every page of ``_toc.yml``. ``make book-zh``
-  and ``make translations`` call these. After ``extract``, run
-  ``python book/_ext/translation_check.py`` (or its test) to see what is left to translate.
+  ``PAGE`` is a page as in ``_toc.yml`` (e.g. ``book/intro``), or ``all``. ``extract`` without
+  pages updates the catalogues that exist (the pages being translated); naming a page starts
+  its catalogue. ``build`` without pages builds every page (with ``-W -n``); with pages, those
+  and the root page only, for a quick look at one translation. ``make translations`` and
+  ``make book-zh`` call these. After ``extract``, ``python book/_ext/translation_check.py``
+  (or its test) says what is left to translate.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # execution_cache, next to this file
 LOCALES = ROOT / "locales"
 LANGUAGE = "zh_CN"
 # Where each edition's HTML goes, relative to the English root.
@@ -102,47 +104,87 @@ def setup(app):
 # ---------------------------------------------------------------- command line
 
 
-def _toc_of(pages: list[str]) -> Path:
-    """A temporary _toc.yml with only ``pages`` (the first as the root), for a quick build."""
-    lines = ["format: jb-book", f"root: {pages[0]}"]
-    if pages[1:]:
-        lines += ["chapters:", *[f"  - file: {p}" for p in pages[1:]]]
-    handle = tempfile.NamedTemporaryFile("w", suffix="_toc.yml", delete=False, dir=ROOT / "_build")
-    handle.write("\n".join(lines) + "\n")
-    handle.close()
-    return Path(handle.name)
+def _left_out(pages: list[str]) -> list[str]:
+    """``_config.yml``'s exclude_patterns plus every page of ``_toc.yml`` not in ``pages``.
+
+    The table of contents stays whole (its part captions are messages of the root page, and the
+    sidebar keeps its shape); Sphinx warns about the pages left out, and reads only the others.
+    """
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    keep = set(pages) | {_toc_root()}
+    others = []
+    for page in _toc_pages():
+        if page not in keep:
+            found = sorted(p for p in ROOT.glob(f"{page}.*") if p.suffix in {".md", ".ipynb"})
+            others += [str(p.relative_to(ROOT)) for p in found]
+    return [*config.get("exclude_patterns", []), *others]
+
+
+def _toc_pages() -> list[str]:
+    from execution_cache import toc_files
+
+    return toc_files(ROOT)
+
+
+def _toc_root() -> str:
+    return _toc_pages()[0]
 
 
 def sphinx(builder: str, outdir: Path, doctrees: Path, overrides: dict[str, Any],
            pages: list[str] | None = None) -> int:
     """Run Jupyter Book's Sphinx build of the whole book with ``-W -n``, as ``make book`` does.
 
-    With ``pages``, of those pages only, and warnings are not errors: their references to the
-    pages left out (``{doc}``, citations of the bibliography page) cannot resolve.
+    With ``pages``, of those pages (and the root page) only, and warnings are not errors: the
+    references to the pages left out (``{doc}``, citations of the bibliography page) cannot resolve.
     """
     from jupyter_book.sphinx import build_sphinx
 
-    (ROOT / "_build").mkdir(exist_ok=True)
-    toc = _toc_of(pages) if pages else ROOT / "_toc.yml"
-    try:
-        result = build_sphinx(
-            ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"),
-            confoverrides={"external_toc_path": toc.as_posix(), "latex_individualpages": False,
-                           "nitpicky": True, **overrides},
-            builder=builder, doctreedir=doctrees, warningiserror=not pages, keep_going=True)
-    finally:
-        if pages:
-            toc.unlink()
+    overrides = {"external_toc_path": (ROOT / "_toc.yml").as_posix(), "latex_individualpages": False,
+                 "nitpicky": True, **overrides}
+    if pages:
+        overrides["exclude_patterns"] = _left_out(pages)
+    result = build_sphinx(ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"),
+                          confoverrides=overrides, builder=builder, doctreedir=doctrees,
+                          warningiserror=not pages, keep_going=True)
     return 0 if result in (0, None) else 1
 
 
-def extract(pages: list[str] | None = None) -> int:
-    """Write the .pot files (Sphinx's gettext builder), then update the .po files from them."""
-    pot = ROOT / "_build" / "gettext"
-    status = sphinx("gettext", pot, ROOT / "_build" / ".doctrees-gettext", {}, pages)
-    if status:
+def translated_pages() -> list[str]:
+    """The pages that have a catalogue (``locales/zh_CN/LC_MESSAGES/<page>.po``), in the ToC's order."""
+    folder = LOCALES / LANGUAGE / "LC_MESSAGES"
+    return [page for page in _toc_pages() if (folder / f"{page}.po").is_file()]
+
+
+def extract(pages: list[str] | None = None, pot: Path | None = None, update: bool = True) -> int:
+    """Write the .pot files of ``pages`` (Sphinx's gettext builder), then update their .po files.
+
+    ``pages``: default, the pages that have a catalogue already (a page's first catalogue is
+    made by naming the page); ``["all"]``, every page of the ToC. ``pot``: where the .pot files
+    go (default ``_build/gettext``); ``update=False`` leaves the .po files alone (the test that
+    compares them with the pages does so).
+    """
+    import shutil
+
+    if not pages:
+        pages = translated_pages()
+        if not pages:
+            print("no page has a catalogue yet: name the pages to start (or 'all')")
+            return 1
+    everything = pages == ["all"]
+    pages = _toc_pages() if everything else pages
+    pot = Path(pot) if pot else ROOT / "_build" / "gettext"
+    status = sphinx("gettext", pot, pot.parent / f".doctrees-{pot.name}", {}, None if everything else pages)
+    if status or not update:
         return status
-    return subprocess.call([str(Path(sys.executable).parent / "sphinx-intl"), "update", "-p", str(pot),
+    chosen = pot.parent / f"{pot.name}-chosen"  # sphinx-intl updates every .pot it finds: only these
+    shutil.rmtree(chosen, ignore_errors=True)
+    for page in pages:
+        source = pot / f"{page}.pot"
+        (chosen / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, chosen / f"{page}.pot")
+    return subprocess.call([str(Path(sys.executable).parent / "sphinx-intl"), "update", "-p", str(chosen),
                             "-d", str(LOCALES), "-l", LANGUAGE, "-w", "0"], cwd=ROOT)
 
 
@@ -156,10 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["extract", "build"],
                         help="extract: .pot files and sphinx-intl update; build: the Chinese HTML")
-    parser.add_argument("pages", nargs="*", help="pages as in _toc.yml (default: all)")
-    args = parser.parse_args(argv)
+    parser.add_argument("pages", nargs="*",
+                        help="pages as in _toc.yml, or 'all' (default: extract, those with a catalogue; build, all)")
+    parser.add_argument("--pot", type=Path, help="extract: the folder for the .pot files (default _build/gettext)")
+    parser.add_argument("--no-update", action="store_true", help="extract: the .pot files only")
+    args = parser.parse_intermixed_args(argv)
     start = time.perf_counter()
-    status = (extract if args.command == "extract" else build)(args.pages or None)
+    if args.command == "extract":
+        status = extract(args.pages or None, args.pot, update=not args.no_update)
+    else:
+        status = build(None if args.pages in ([], ["all"]) else args.pages)
     print(f"editions.py {args.command}: {time.perf_counter() - start:.0f} s, "
           f"{'ok' if status == 0 else 'FAILED'}")
     return status

@@ -22,8 +22,9 @@ vocabulary every translation follows. Where a message's source uses a term, its 
 should use the term's Chinese (one of the ``/``-separated forms). A term whose check column
 says ``must`` (the seed's own vocabulary, such as learning rate → 学习率, and the book's fixed
 phrases) fails the check when its Chinese is missing; a term marked ``hint`` is only
-reported, because those English words also have everyday senses (a *window*, a *schedule* of
-work) and a good sentence sometimes refers back with a pronoun instead of repeating a term.
+reported, because those English words have more than one sense (a *schedule* of work, a
+*step* of an argument, the *seed* note and a random seed) and a good sentence sometimes refers
+back with a pronoun instead of repeating a term.
 
 Command line: ``python book/_ext/translation_check.py [PO ...]`` (default: every catalogue
 under ``locales/zh_CN/LC_MESSAGES``); exit status 1 on any error. ``--hints`` also lists the
