@@ -186,3 +186,36 @@ def test_every_page_has_a_catalogue():
 def test_the_link_to_the_other_edition(page, language, url):
     assert editions.other_edition_url(page, language) == url
     assert (editions.TEMPLATES / editions.HEADER_ITEM).is_file()
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, 'book/_ext'); {code}"],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_a_translated_notebook_keeps_its_glued_numbers(tmp_path):
+    """Sphinx parses each translation as a document of its own, where myst-nb's glue roles find no
+    notebook: editions.py hands them the page's. A one-page Chinese build of the schedules reference
+    with one glued message translated (its outputs from the execution cache; 15 s here)."""
+    page = "book/reference/schedules"
+    result = _run(f"import editions; sys.exit(editions.extract([{page!r}], {str(tmp_path / 'pot')!r}, update=False))")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    pot = polib.pofile(str(tmp_path / "pot" / f"{page}.pot"))
+    glued = next(e for e in pot if e.msgid.count("{glue}") >= 2)
+    glued.msgstr = "测试译文：" + glued.msgid
+    po = tmp_path / "locales" / "zh_CN" / "LC_MESSAGES" / f"{page}.po"
+    po.parent.mkdir(parents=True)
+    pot.save(str(po))
+    out = tmp_path / "zh"
+    result = _run(f"import editions; from pathlib import Path; sys.exit(editions.sphinx('html', Path({str(out / 'html')!r}), "
+                  f"Path({str(out / '.doctrees')!r}), {{'language': 'zh_CN', 'locale_dirs': [{str(tmp_path / 'locales')!r}]}}, "
+                  f"[{page!r}]))")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "found in glue data" not in result.stdout + result.stderr
+    html = (out / "html" / f"{page}.html").read_text(encoding="utf-8")
+    start = html.index("测试译文：")
+    paragraph = html[start:html.index("</p>", start)]
+    values = paragraph.count('<span class="output text_plain">')
+    assert values == glued.msgid.count("{glue}"), paragraph
+    assert "{glue}" not in paragraph

@@ -94,10 +94,67 @@ def _link_context(app, pagename: str, templatename: str, context: dict[str, Any]
     }
 
 
+# Glued numbers in a translated message. Sphinx's Locale transform parses each translation
+# as a small document of its own; myst-nb's glue roles look for the notebook's outputs on the
+# document they are parsed in (``document["nb_renderer"]``, which myst-nb's parser also
+# removes when it is done), find none, warn and paste nothing. So: each notebook renderer
+# myst-nb makes is remembered (a wrapper around its ``load_renderer``), a transform run just
+# before Locale hands the current page's to the build environment, and the glue roles fall
+# back on it. A glued number then renders in Chinese exactly as in English.
+_RENDERER = "lrcourse_nb_renderer"
+_made: list[Any] = []  # the renderer of the page being read (one page at a time per process)
+
+
+def _remember_notebook_renderer_transform():
+    from sphinx.transforms import SphinxTransform
+
+    class RememberNotebookRenderer(SphinxTransform):
+        default_priority = 19  # Sphinx's Locale is 20
+
+        def apply(self, **kwargs: Any) -> None:
+            self.env.temp_data[_RENDERER] = _made.pop() if _made else None
+            _made.clear()
+
+    return RememberNotebookRenderer
+
+
+def _glue_falls_back_on_the_notebook() -> None:
+    from myst_nb import sphinx_
+    from myst_nb.ext.glue import directives, roles, utils
+
+    if getattr(roles.retrieve_glue_data, "lrcourse", False):
+        return
+    original_retrieve, original_load = utils.retrieve_glue_data, sphinx_.load_renderer
+
+    def load_renderer(name: str):
+        cls = original_load(name)
+
+        def make(*args: Any, **kwargs: Any):
+            renderer = cls(*args, **kwargs)
+            _made[:] = [renderer]
+            return renderer
+        return make
+
+    def retrieve_glue_data(document, key: str):
+        if "nb_renderer" not in document:
+            env = getattr(document.settings, "env", None)
+            renderer = env.temp_data.get(_RENDERER) if env is not None else None
+            if renderer is not None:  # not stored on the document: its doctree is pickled
+                return original_retrieve({"nb_renderer": renderer}, key)
+        return original_retrieve(document, key)
+
+    retrieve_glue_data.lrcourse = True
+    sphinx_.load_renderer = load_renderer
+    roles.retrieve_glue_data = retrieve_glue_data
+    directives.retrieve_glue_data = retrieve_glue_data
+
+
 def setup(app):
-    """Sphinx: the link to the other edition in every page's header."""
+    """Sphinx: the link to the other edition in every page's header; glue in translations."""
     app.connect("config-inited", _add_header_item)
     app.connect("html-page-context", _link_context)
+    app.add_transform(_remember_notebook_renderer_transform())
+    _glue_falls_back_on_the_notebook()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -189,9 +246,21 @@ def extract(pages: list[str] | None = None, pot: Path | None = None, update: boo
 
 
 def build(pages: list[str] | None = None) -> int:
-    """Build the Chinese edition into ``_build/html/zh`` (outputs from the execution cache)."""
-    return sphinx("html", ROOT / "_build" / "html" / SUBDIR[LANGUAGE], ROOT / "_build" / ".doctrees-zh",
-                  {"language": LANGUAGE}, pages)
+    """Build the Chinese edition into ``_build/html/zh`` (outputs from the execution cache).
+
+    Sphinx writes it to ``_build/zh/html`` first: myst-nb puts a notebook's images in the
+    output folder's parent (``jupyter_execute``), which would be the English edition's folder
+    if Sphinx wrote to ``_build/html/zh`` directly. The result is then copied into place.
+    """
+    import shutil
+
+    staging = ROOT / "_build" / SUBDIR[LANGUAGE]
+    status = sphinx("html", staging / "html", staging / ".doctrees", {"language": LANGUAGE}, pages)
+    if status == 0:
+        target = ROOT / "_build" / "html" / SUBDIR[LANGUAGE]
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(staging / "html", target)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
