@@ -41,7 +41,7 @@ def _cases(make: Callable[[np.random.Generator], Any], first: list[Any], n: int,
 
 
 def psnr_reference(prediction: ArrayLike, target: ArrayLike) -> float:
-    """The PSNR in dB of ``prediction`` against ``target``, colours in [0, 1] (:func:`~lrcourse.torch.data.image.psnr`)."""
+    """The PSNR in dB of ``prediction`` against ``target`` in [0, 1] (:func:`~lrcourse.torch.data.image.psnr`)."""
     return psnr(prediction, target)
 
 
