@@ -202,40 +202,55 @@ def test_page_renders_offline_without_errors(page_path: str, server: str, browse
         assert cjk["missing"] == "", f"{len(cjk['missing'])} of {cjk['chars']} CJK characters drawn as boxes: {cjk}"
 
 
-# The CJK characters of the page, drawn on a canvas in the font of the element that holds each:
-# a character whose drawing is pixel for pixel that of an unassigned code point (U+0378, which
-# no font has) is a missing glyph, an empty box. Also the status of the book's CJK face
-# (book/_ext/offline_assets.py) in document.fonts.
+# Every CJK character of the page, measured as the page draws it (a Range over the character):
+# one as wide as an unassigned code point (U+0378, which no font has) in the same element is that
+# element's missing glyph, an empty box. A probe span inside the element (its font, size and
+# language inherited) gives both widths, the box's and the character's drawn afresh, so a page
+# whose text was laid out before the font loaded and never again is caught too (Chromium did
+# that with the face after system-ui in the stack: boxes on the screen, glyphs in a fresh
+# layout), and so is a font that lacks the character. A canvas is no witness: it draws without
+# the element's language, and Chromium's fallback differs with it. Also the status of the book's
+# CJK face (book/_ext/offline_assets.py) in document.fonts.
 _CJK_CLASS = "".join(f"\\u{{{lo:x}}}-\\u{{{hi:x}}}" for lo, hi in offline_assets.CJK_RANGES)
 _CJK_GLYPHS = """async (family) => {
     await document.fonts.ready;
     const cjk = /[%s]/gu;
+    const same = (a, b) => Math.abs(a - b) < 0.05;
+    const all = new Set(), missing = new Set(), errors = [];
+    const probes = new Map();  // element -> (text -> width as drawn afresh there)
+    const fresh = (element, text) => {
+        if (!probes.has(element)) probes.set(element, new Map());
+        const known = probes.get(element);
+        if (!known.has(text)) {
+            const probe = document.createElement('span');
+            probe.style.cssText = 'position:absolute;left:0;top:0;visibility:hidden;white-space:pre';
+            probe.textContent = text;
+            element.appendChild(probe);
+            known.set(text, probe.getBoundingClientRect().width);
+            probe.remove();
+        }
+        return known.get(text);
+    };
     // The whole page: the navigation and a language link too, not only the article.
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    const byFont = new Map();
+    const range = document.createRange();
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        const found = node.textContent.match(cjk);
         const parent = node.parentElement;
-        if (!found || !parent || ['SCRIPT', 'STYLE'].includes(parent.tagName)) continue;
+        if (!parent || ['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(parent.tagName)) continue;
+        const text = node.textContent;
+        const found = [...text.matchAll(cjk)];
+        if (!found.length) continue;
         const style = getComputedStyle(parent);
-        const font = `${style.fontStyle} ${style.fontWeight} 40px ${style.fontFamily}`;
-        if (!byFont.has(font)) byFont.set(font, new Set());
-        found.forEach(c => byFont.get(font).add(c));
-    }
-    const canvas = document.createElement('canvas');
-    canvas.width = canvas.height = 56;
-    const ctx = canvas.getContext('2d', {willReadFrequently: true});
-    const draw = (font, text) => {
-        ctx.clearRect(0, 0, 56, 56);
-        ctx.font = font;
-        ctx.fillText(text, 4, 44);
-        return Array.from(ctx.getImageData(0, 0, 56, 56).data).join();
-    };
-    const all = new Set(), missing = new Set(), errors = [];
-    for (const [font, chars] of byFont) {
-        try { await document.fonts.load(font, [...chars].join('')); } catch (e) { errors.push(String(e)); }
-        const box = draw(font, '\\u0378');
-        for (const c of chars) { all.add(c); if (draw(font, c) === box) missing.add(c); }
+        const font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        try { await document.fonts.load(font, text); } catch (e) { errors.push(String(e)); }
+        const box = fresh(parent, '\\u0378');
+        for (const {0: c, index} of found) {  // code points: an Extension B ideograph is two UTF-16 units
+            all.add(c);
+            range.setStart(node, index);
+            range.setEnd(node, index + c.length);
+            const drawn = range.getBoundingClientRect().width;  // 0 where the element is hidden
+            if (same(fresh(parent, c), box) || (drawn > 0 && same(drawn, box))) missing.add(c);
+        }
     }
     const faces = [...document.fonts].filter(f => f.family.replace(/["']/g, '') === family).map(f => f.status);
     return {chars: all.size, missing: [...missing].join(''), faces, errors};

@@ -155,13 +155,21 @@ def _theme_stacks() -> dict[str, str]:
     return {name: re.search(re.escape(name) + r":([^;]+);", css).group(1) for name in offline_assets.CJK_STACKS}
 
 
-def test_the_stacks_are_the_themes_with_the_cjk_face_after_the_latin_font() -> None:
+def test_the_stacks_are_the_themes_with_the_cjk_face_in_front() -> None:
     """Latin text keeps its fonts: without the CJK face, each stack is the installed theme's own."""
     theme = _theme_stacks()
     for name, stack in offline_assets.CJK_STACKS.items():
         families = stack.split(",")
-        assert families[1] == f'"{CJK_FAMILY}"', stack  # after the first (Latin) family, before the generic one
-        assert ",".join(families[:1] + families[2:]) == theme[name], (name, theme[name])
+        assert families[0] == f'"{CJK_FAMILY}"', stack
+        assert ",".join(families[1:]) == theme[name], (name, theme[name])
+
+
+def test_the_face_draws_no_latin_character() -> None:
+    """In front of the stacks, the face is skipped for every character outside its unicode-range."""
+    chars = cjk_characters(_book_sources())
+    covered = _parse_range(re.search(r"unicode-range: ([^;]+);", font_face_css(chars, {400: "f.woff2"})).group(1))
+    assert covered == chars
+    assert not any(ord(c) < 0x2E80 for c in covered)
 
 
 def test_the_stylesheet_face_and_stacks_agree() -> None:

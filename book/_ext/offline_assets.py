@@ -13,9 +13,11 @@ simplified-Chinese file) cut down with fontTools to the CJK characters that the 
 contain (:func:`cjk_characters` of every page this build wrote: prose, tables, outputs, a
 translated page's text alike), one WOFF2 file per weight in :data:`CJK_WEIGHTS`, with an
 ``@font-face`` whose ``unicode-range`` lists exactly those characters (:func:`font_face_css`).
-The theme's font stacks get the face after their first, Latin, font and before the generic
-family (:data:`CJK_STACKS`): Latin text is drawn by the same fonts as before (the face covers no
-Latin character), and a CJK character finds the face before the system's own fallback.
+The theme's font stacks get the face in front (:data:`CJK_STACKS`). Latin text is drawn by the
+same fonts as before: the face's ``unicode-range`` has no Latin character, so the browser skips
+it there (and never downloads it for a page without CJK). A CJK character finds the face first,
+the same glyphs on every machine. Placed after ``system-ui``, the face did load, yet Chromium
+left text laid out before it loaded drawn as boxes (the edition link in the page header).
 """
 
 from __future__ import annotations
@@ -73,13 +75,13 @@ _CJK = re.compile(f"[{_CJK_CLASS}]")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # a widget's state embeds text as JSON, \u-escaped
 
 # pydata-sphinx-theme 0.17's stacks (its styles/pydata-sphinx-theme.css), each with the CJK face
-# inserted after the first family, a Latin one; tests/test_offline_fonts.py checks that removing it
-# gives the theme's own stack back, so Latin text keeps its fonts.
+# in front (it draws CJK characters only: unicode-range); tests/test_offline_fonts.py checks that
+# removing it gives the theme's own stack back, so Latin text keeps its fonts.
 CJK_STACKS = {
     "--pst-font-family-base-system":
-        f'system-ui,"{CJK_FAMILY}",sans-serif,"Apple Color Emoji","Segoe UI Emoji","Segoe UI Symbol","Noto Color Emoji"',
+        f'"{CJK_FAMILY}",system-ui,sans-serif,"Apple Color Emoji","Segoe UI Emoji","Segoe UI Symbol","Noto Color Emoji"',
     "--pst-font-family-monospace-system":
-        f'ui-monospace,"{CJK_FAMILY}","Cascadia Code","Source Code Pro","Menlo","Consolas","DejaVu Sans Mono",monospace',
+        f'"{CJK_FAMILY}",ui-monospace,"Cascadia Code","Source Code Pro","Menlo","Consolas","DejaVu Sans Mono",monospace',
 }
 
 
