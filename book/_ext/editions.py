@@ -45,7 +45,9 @@ LABEL = {"en": "English", LANGUAGE: "中文"}
 TOOLTIP = {"en": "Read this page in English", LANGUAGE: "阅读本页的中文版"}
 HREFLANG = {"en": "en", LANGUAGE: "zh-CN"}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 HEADER_ITEM = "edition-link.html"
+STYLESHEET = "lrcourse-editions.css"
 
 
 def edition(language: str | None) -> str:
@@ -75,12 +77,52 @@ def other_edition_url(pagename: str, language: str | None) -> str:
 
 def _add_header_item(app, config) -> None:
     config.templates_path = [*config.templates_path, str(TEMPLATES)]
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+    if edition(config.language) == LANGUAGE:
+        config.html_title = _translated_title(config) or config.html_title
     options = dict(config.html_theme_options or {})
     items = options.get("article_header_end", ["article-header-buttons.html"])
     items = [items] if isinstance(items, str) else list(items)
     if HEADER_ITEM not in items:
         options["article_header_end"] = [HEADER_ITEM, *items]
     config.html_theme_options = options
+
+
+def _translated_title(config) -> str | None:
+    """The book's title as the root page's catalogue translates it (the site's name in the sidebar)."""
+    import polib
+
+    po = LOCALES / LANGUAGE / "LC_MESSAGES" / f"{_toc_root()}.po"
+    if not po.is_file():
+        return None
+    entry = polib.pofile(str(po)).find(config.html_title)
+    return entry.msgstr if entry is not None and entry.msgstr and "fuzzy" not in entry.flags else None
+
+
+def _translate_toc_captions_transform():
+    """The ToC's part captions: sphinx-external-toc inserts its toctrees after Locale has run."""
+    from sphinx import addnodes
+    from sphinx.locale import init as init_locale
+    from sphinx.transforms import SphinxTransform
+    from sphinx.util.i18n import docname_to_domain
+
+    class TranslateTocCaptions(SphinxTransform):
+        default_priority = 101  # sphinx-external-toc's InsertToctrees is 100
+
+        def apply(self, **kwargs: Any) -> None:
+            if edition(self.config.language) != LANGUAGE:
+                return
+            domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+            dirs = [str(Path(self.env.srcdir) / d) for d in self.config.locale_dirs]
+            catalog, found = init_locale(dirs, self.config.language, domain)
+            if not found:
+                return
+            for node in self.document.findall(addnodes.toctree):
+                caption = node.get("caption")
+                if caption and catalog.gettext(caption) != caption:
+                    node["caption"] = catalog.gettext(caption)
+
+    return TranslateTocCaptions
 
 
 def _link_context(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
@@ -154,6 +196,8 @@ def setup(app):
     app.connect("config-inited", _add_header_item)
     app.connect("html-page-context", _link_context)
     app.add_transform(_remember_notebook_renderer_transform())
+    app.add_transform(_translate_toc_captions_transform())
+    app.add_css_file(STYLESHEET)
     _glue_falls_back_on_the_notebook()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
