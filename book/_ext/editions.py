@@ -10,9 +10,11 @@ therefore takes the English build's execution and runs no kernel where the cache
 
 Two halves:
 
-- **Sphinx** (:func:`setup`, listed in ``_config.yml``): a link to the other edition in
-  every page's header (``English`` on a Chinese page, ``中文`` on an English one), to the
-  same page there. English is ``_build/html/``, Chinese ``_build/html/zh/``.
+- **Sphinx** (:func:`setup`, listed in ``_config.yml``): a link to the same page in the other
+  edition in the page's header: ``English`` on every Chinese page, ``中文`` on every English
+  page that has a translation. English is ``_build/html/``, Chinese ``_build/html/zh/``. And
+  what a translation needs beyond Sphinx's: glued numbers in translated messages, the ToC's
+  part captions and the site's title in Chinese.
 - **The command line**::
 
       python book/_ext/editions.py extract [PAGE ...]   # .pot files, then sphinx-intl update
@@ -130,6 +132,11 @@ def _link_context(app, pagename: str, templatename: str, context: dict[str, Any]
         context["lrcourse_edition_link"] = None
         return
     other = "en" if edition(app.config.language) == LANGUAGE else LANGUAGE
+    if other == LANGUAGE and not (LOCALES / LANGUAGE / "LC_MESSAGES" / f"{pagename}.po").is_file():
+        # An English page links to its Chinese twin once it has a translation (until then the
+        # twin is the same English text); a Chinese page always links back.
+        context["lrcourse_edition_link"] = None
+        return
     context["lrcourse_edition_link"] = {
         "url": other_edition_url(pagename, app.config.language),
         "text": LABEL[other], "title": TOOLTIP[other], "hreflang": HREFLANG[other],
