@@ -127,6 +127,22 @@ def _translate_toc_captions_transform():
     return TranslateTocCaptions
 
 
+def _formulas_are_not_messages_transform():
+    """Display maths stays out of the catalogues: Sphinx would extract each ``$$…$$`` block as a
+    message (its LaTeX without the dollars), which a translator could only copy or spoil."""
+    from docutils import nodes
+    from sphinx.transforms import SphinxTransform
+
+    class FormulasAreNotMessages(SphinxTransform):
+        default_priority = 15  # before Sphinx's Locale (20); the gettext builder extracts later
+
+        def apply(self, **kwargs: Any) -> None:
+            for node in self.document.findall(nodes.math_block):
+                node["translatable"] = False
+
+    return FormulasAreNotMessages
+
+
 def _link_context(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
     if doctree is None and pagename not in app.env.found_docs:  # search, genindex: no twin page
         context["lrcourse_edition_link"] = None
@@ -204,6 +220,7 @@ def setup(app):
     app.connect("html-page-context", _link_context)
     app.add_transform(_remember_notebook_renderer_transform())
     app.add_transform(_translate_toc_captions_transform())
+    app.add_transform(_formulas_are_not_messages_transform())
     app.add_css_file(STYLESHEET)
     _glue_falls_back_on_the_notebook()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
@@ -292,7 +309,7 @@ def extract(pages: list[str] | None = None, pot: Path | None = None, update: boo
         source = pot / f"{page}.pot"
         (chosen / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, chosen / f"{page}.pot")
-    return subprocess.call([str(Path(sys.executable).parent / "sphinx-intl"), "update", "-p", str(chosen),
+    return subprocess.call([sys.executable, "-m", "sphinx_intl", "update", "-p", str(chosen),
                             "-d", str(LOCALES), "-l", LANGUAGE, "-w", "0"], cwd=ROOT)
 
 
