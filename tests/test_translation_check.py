@@ -82,6 +82,21 @@ def test_each_slip_fails(slip, wrong, expected):
     assert any(expected in e for e in found), (slip, found)
 
 
+def test_a_number_in_scientific_notation_is_one_number():
+    assert tc.tokens("about 9.1e-15 here")[("number", "9.1e-15")] == 1
+    assert "number '9.1e-15' missing" in errors("The difference is 9.1e-15.", "差为 9.2e-15。")[0]
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("$T$", True), ("`Constant`", True), ("9.1e-15", True), ("1000", True),
+    ("$\\beta,\\ \\beta_1$", True), ("{glue}`best_lr`", True),
+    ("`lr` is $\\alpha_0$.", False), ("Adam", False), ("学习率", False),
+])
+def test_a_message_with_nothing_to_translate(message, expected):
+    """Such messages stay out of the catalogues (book/_ext/editions.py), as display maths does."""
+    assert tc.nothing_to_translate(message) is expected
+
+
 def test_a_titled_role_may_translate_its_title_not_its_target():
     source = "See {doc}`the first chapter <01_what_the_learning_rate_does>`."
     assert errors(source, "见 {doc}`第一章 <01_what_the_learning_rate_does>`。") == []

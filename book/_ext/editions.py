@@ -127,20 +127,32 @@ def _translate_toc_captions_transform():
     return TranslateTocCaptions
 
 
-def _formulas_are_not_messages_transform():
-    """Display maths stays out of the catalogues: Sphinx would extract each ``$$…$$`` block as a
-    message (its LaTeX without the dollars), which a translator could only copy or spoil."""
+def _nothing_to_translate_transform():
+    """Keep out of the catalogues what has nothing to translate.
+
+    Display maths (Sphinx would extract each ``$$…$$`` block as a message, its LaTeX without the
+    dollars, which a translator could only copy or spoil), and every message that is only maths,
+    code, roles and numbers (a table cell ``$T$``, a heading `` `Constant` ``, a number a
+    notebook printed into a table). Those pass through unchanged by construction, and a
+    catalogue does not hold the last digits of one machine's run.
+    """
     from docutils import nodes
     from sphinx.transforms import SphinxTransform
+    from sphinx.util.nodes import extract_messages
 
-    class FormulasAreNotMessages(SphinxTransform):
+    from translation_check import nothing_to_translate
+
+    class NothingToTranslate(SphinxTransform):
         default_priority = 15  # before Sphinx's Locale (20); the gettext builder extracts later
 
         def apply(self, **kwargs: Any) -> None:
             for node in self.document.findall(nodes.math_block):
                 node["translatable"] = False
+            for node, message in list(extract_messages(self.document)):
+                if nothing_to_translate(message) and not isinstance(node, nodes.image):
+                    node["translatable"] = False
 
-    return FormulasAreNotMessages
+    return NothingToTranslate
 
 
 def _link_context(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
@@ -220,7 +232,7 @@ def setup(app):
     app.connect("html-page-context", _link_context)
     app.add_transform(_remember_notebook_renderer_transform())
     app.add_transform(_translate_toc_captions_transform())
-    app.add_transform(_formulas_are_not_messages_transform())
+    app.add_transform(_nothing_to_translate_transform())
     app.add_css_file(STYLESHEET)
     _glue_falls_back_on_the_notebook()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
@@ -309,8 +321,9 @@ def extract(pages: list[str] | None = None, pot: Path | None = None, update: boo
         source = pot / f"{page}.pot"
         (chosen / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, chosen / f"{page}.pot")
-    return subprocess.call([sys.executable, "-m", "sphinx_intl", "update", "-p", str(chosen),
-                            "-d", str(LOCALES), "-l", LANGUAGE, "-w", "0"], cwd=ROOT)
+    status = subprocess.call([sys.executable, "-m", "sphinx_intl", "update", "-p", str(chosen),
+                              "-d", str(LOCALES), "-l", LANGUAGE, "-w", "0"], cwd=ROOT)
+    return status
 
 
 def build(pages: list[str] | None = None) -> int:

@@ -60,7 +60,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("link", re.compile(r"(?:https?://|www\.)[^\s<>()\]]+[^\s<>()\].,;:!?'\"，。；：！？」』）]")),
 ]
 # ASCII digits, not preceded by a Latin letter, digit or point (a CJK character before one is fine).
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:,\d{3})*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff"
                   r"\uf900-\ufaff\uff00-\uffef]*")
 _ROLE_TITLE = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.S)
@@ -103,6 +103,18 @@ def _canonical(kind: str, match: re.Match[str]) -> str:
     if kind == "link" and match.groups():
         return match.group(1)
     return match.group(0)
+
+
+def nothing_to_translate(text: str) -> bool:
+    """Whether ``text`` is only maths, code, roles, links and numbers (a table cell ``$T$`` or
+    ``9.1e-15``, a heading `` `Constant` ``): its translation is itself, and
+    ``book/_ext/editions.py`` keeps it out of the catalogues.
+
+    >>> nothing_to_translate("`Constant`"), nothing_to_translate("$m_t,\\ v_t$"), nothing_to_translate("`lr` is $\\alpha_0$.")
+    (True, True, False)
+    """
+    rest = _NUMBER.sub(" ", prose(text))
+    return not re.search(r"[^\W\d_]", rest)
 
 
 def seed_chinese(text: str) -> Counter[str]:
