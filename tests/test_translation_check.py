@@ -234,3 +234,17 @@ def test_a_translated_notebook_keeps_its_glued_numbers(tmp_path):
     values = paragraph.count('<span class="output text_plain">')
     assert values == glued.msgid.count("{glue}"), paragraph
     assert "{glue}" not in paragraph
+
+
+def test_coverage_counts_the_translated_messages_of_each_page(tmp_path):
+    pot, po = polib.POFile(), polib.POFile()
+    for msgid in ["One.", "Two.", "Three."]:
+        pot.append(polib.POEntry(msgid=msgid))
+    po.append(polib.POEntry(msgid="One.", msgstr="一。"))
+    po.append(polib.POEntry(msgid="Two.", msgstr="二。", flags=["fuzzy"]))
+    (tmp_path / "pot" / "book").mkdir(parents=True)
+    (tmp_path / "po" / "book").mkdir(parents=True)
+    pot.save(str(tmp_path / "pot" / "book" / "a.pot"))
+    pot.save(str(tmp_path / "pot" / "book" / "b.pot"))
+    po.save(str(tmp_path / "po" / "book" / "a.po"))
+    assert tc.coverage(tmp_path / "pot", tmp_path / "po") == [("book/a", 3, 1), ("book/b", 3, 0)]

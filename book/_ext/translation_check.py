@@ -226,11 +226,39 @@ def catalogues(root: Path = CATALOGUES) -> list[Path]:
     return sorted(root.rglob("*.po")) if root.is_dir() else []
 
 
+def coverage(pot_dir: Path, root: Path = CATALOGUES) -> list[tuple[str, int, int]]:
+    """Per page of a gettext extraction: ``(page, messages in its .pot, of those translated)``.
+
+    A message counts as translated when the page's .po has it with a non-empty, non-fuzzy
+    ``msgstr``; a page without a .po has none translated.
+    """
+    import polib
+
+    rows = []
+    for pot in sorted(Path(pot_dir).rglob("*.pot")):
+        page = str(pot.relative_to(pot_dir).with_suffix(""))
+        messages = [e.msgid for e in polib.pofile(str(pot)) if e.msgid]
+        po = root / f"{page}.po"
+        done = {e.msgid for e in polib.pofile(str(po)) if not e.obsolete and e.msgstr.strip()
+                and "fuzzy" not in e.flags} if po.is_file() else set()
+        rows.append((page, len(messages), sum(m in done for m in messages)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("po", nargs="*", type=Path, help=f"default: every .po under {CATALOGUES.relative_to(ROOT)}")
     parser.add_argument("--hints", action="store_true", help="list the glossary hints too")
+    parser.add_argument("--coverage", type=Path, metavar="POT_DIR",
+                        help="instead: per page, the messages of a gettext extraction and how many are translated")
     args = parser.parse_args(argv)
+    if args.coverage:
+        rows = coverage(args.coverage)
+        for page, total, done in rows:
+            print(f"{done:5d} / {total:5d}  {page}")
+        print(f"{sum(r[2] for r in rows)} / {sum(r[1] for r in rows)} messages translated, "
+              f"{sum(r[2] == r[1] for r in rows)} of {len(rows)} pages complete")
+        return 0
     paths = args.po or catalogues()
     glossary = read_glossary() if GLOSSARY.exists() else []
     total = translated = failed = 0
