@@ -393,7 +393,7 @@ def noise_words(interval: Interval, margin: float = 0.25) -> str:
 def interval_text(interval: Interval, fmt: str = "{:+.3f}") -> str:
     """Return ``interval`` as ``"mean ± half"`` for the page, e.g. ``"-0.120 ± 0.045"``.
 
-    ``fmt`` is a :meth:`str.format` pattern with one field, applied to the mean and to the
+    ``fmt`` is a ``str.format`` pattern with one field, applied to the mean and to the
     half-width; a sign the pattern prints on the half-width (``+``) is dropped, since the
     half-width is never negative.
 
