@@ -5,9 +5,11 @@ The coordinate check (Yang et al., 2022, Section 4 and their ``mup`` package's
 and measure the typical coordinate size (root mean square) of every layer's output and
 of its change. Under μP none of them depends on the width; under the standard
 parametrization the change of the last hidden layer and of the output grows with it.
-Measured here (float64, 3 seeds, ratio width 1024 / width 32 of [h1, h2, Δh1, Δh2, Δf]):
-SGD μP [0.99 1.06 0.98 0.79 0.76], SP [0.99 1.06 0.19 4.2 7.2]; Adam μP [0.99 1.06 1.01
-0.96 0.87], SP [0.99 1.06 0.76 4.3 7.6].
+Measured here (float64, 3 seeds, ratio width 1024 / width 32 of [h1, h2, Δh1, Δh2, Δf]),
+with the readout's bias outside the multiplier (W (h/m) + b, issue 16): SGD μP [0.99 1.09
+0.98 0.77 0.84], SP [0.99 0.79 0.19 4.17 7.24]; Adam μP [1.01 1.13 1.01 0.95 0.88], SP
+[0.92 1.97 0.76 4.29 7.58]. With the former (W h + b)/m, μP's were SGD [0.99 1.09 0.98 0.79
+0.76], Adam [1.01 1.14 1.01 0.96 0.87], SP's the same digits.
 """
 
 from __future__ import annotations
@@ -89,10 +91,19 @@ def test_at_the_base_width_mup_is_the_standard_parametrization() -> None:
                for p in ("standard", "mup"))
     for a, b in zip(sp.parameters(), mup.parameters()):
         assert torch.equal(a, b)
-    x = torch.randn(7, 10)
+    x, y = torch.randn(7, 10), torch.arange(7) % 3
     assert torch.equal(sp(x), mup(x))
     for optimizer in ("sgd", "adam"):
         assert all(g["lr_scale"] == 1 for g in mup_param_groups(mup, 0.1, optimizer, verbose=False))
+    optimizers = [torch.optim.Adam(mup_param_groups(model, 0.01, "adam", verbose=False)) for model in (sp, mup)]
+    for _ in range(3):  # and they train alike, the readout's bias too
+        for model, optimizer in zip((sp, mup), optimizers):
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    for a, b in zip(sp.parameters(), mup.parameters()):
+        assert torch.equal(a, b)
+    assert sp.layers[-1].bias.detach().any() and torch.equal(sp(x), mup(x))
 
 
 def test_the_initialisation_and_the_output_multiplier() -> None:
@@ -106,9 +117,34 @@ def test_the_initialisation_and_the_output_multiplier() -> None:
     assert np.allclose(std, 1.0, atol=0.1)  # N(0, 1/fan_in)
     assert abs(mup.layers[2].weight.detach().std().item() * math.sqrt(32) - 1) < 0.1  # N(0, 1/n_0)
     x = torch.randn(5, 10)
+    with torch.no_grad():  # a bias that is not 0, so that where the multiplier acts shows
+        mup.layers[2].bias.normal_()
     h = F.relu(mup.layers[1](F.relu(mup.layers[0](x))))
-    assert torch.allclose(mup(x), (h @ mup.layers[2].weight.T + mup.layers[2].bias) / m, atol=1e-6)
+    assert torch.allclose(mup(x), (h / m) @ mup.layers[2].weight.T + mup.layers[2].bias, atol=1e-6)  # W (h/m) + b
     assert [a.shape for a in mup.activations(x)] == [(5, 512), (5, 512), (5, 3)]
+
+
+def test_the_standard_parametrization_is_unchanged_bit_for_bit() -> None:
+    """SP's output is the readout of the last hidden layer, as before the multiplier moved in front of the bias.
+
+    The former forward computed ``output_multiplier * readout(h)``, with the multiplier 1.0 in SP: the same
+    bits as ``readout(h)``, with biases that are not 0, in float32 and float64, before and after a step.
+    """
+    for dtype in (torch.float32, torch.float64):
+        model = WidthMLP(10, 3, width=256, depth=3, parametrization="standard", base_width=32, seed=2).to(dtype)
+        with torch.no_grad():
+            for layer in model.layers:
+                layer.bias.normal_()
+        x = torch.randn(9, 10, dtype=dtype)
+        for _ in range(2):
+            h = x
+            for layer in model.layers[:-1]:
+                h = F.relu(layer(h))
+            assert torch.equal(model(x), model.output_multiplier * model.layers[-1](h))  # the former formula
+            assert torch.equal(model(x), model.layers[-1](h))
+            optimizer = torch.optim.SGD(mup_param_groups(model, 0.1, "sgd", verbose=False))
+            F.cross_entropy(model(x), torch.arange(9) % 3).backward()
+            optimizer.step()
 
 
 def test_the_groups_have_the_rates_of_the_mup_package() -> None:
@@ -192,6 +228,31 @@ def mup_package_factor(tensor: torch.Tensor, base_tensor: torch.Tensor, optimize
     return 1.0 / ratios[1] if len(grown) == 2 else 1.0
 
 
+def readout_multiplier(model: WidthMLP, kind: str) -> float:
+    """The factor :math:`c` with which the readout's ``weight`` or ``bias`` enters the output, measured.
+
+    The output is linear in the readout's tensors: adding :math:`D` to the bias moves it by
+    :math:`c\\,D`, adding :math:`D` to the weights by :math:`c\\,D h_L`. Measured in float64
+    on a random batch, from the model's own forward, so that the test sees what the network
+    computes, not what a docstring says.
+    """
+    model = model.double()
+    x = torch.randn(5, model.layers[0].in_features, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    readout = model.layers[-1]
+    tensor = getattr(readout, kind)
+    with torch.no_grad():
+        h = model.activations(x)[-2]
+        before = model(x)
+        delta = torch.ones_like(tensor)
+        tensor.add_(delta)
+        moved = model(x) - before
+        tensor.sub_(delta)
+    expected = delta.expand_as(before) if kind == "bias" else h @ delta.T  # the move with c = 1
+    c = (moved / expected).mean().item()
+    assert torch.allclose(moved, c * expected, rtol=1e-9, atol=1e-12)  # one factor for every output
+    return c
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("width", [128, 512])
 def test_every_groups_rate_follows_the_mup_package_and_table_3(optimizer: str, width: int) -> None:
@@ -205,7 +266,9 @@ def test_every_groups_rate_follows_the_mup_package_and_table_3(optimizer: str, w
     trains :math:`c\\,\\theta` at :math:`c^2\\eta` with SGD and :math:`c\\,\\eta` with Adam
     (whose step does not depend on the gradient's scale). With that conversion each
     factor must be Table 3's ratio of fan_in and fan_out powers between the width and
-    the base width, for every tensor but the output bias (the test below).
+    the base width, for every tensor. :math:`c` is measured from the model's forward
+    (:func:`readout_multiplier`): :math:`1/m` for the output weights, 1 for the output bias
+    (``W (h/m) + b``) and for every other tensor.
     """
     depth, base_width = 3, 32
     model = WidthMLP(8, 3, width=width, depth=depth, parametrization="mup", base_width=base_width, seed=None)
@@ -219,37 +282,35 @@ def test_every_groups_rate_follows_the_mup_package_and_table_3(optimizer: str, w
         base_tensor = base_params[name]
         assert group["lr_scale"] == pytest.approx(mup_package_factor(tensor, base_tensor, optimizer),
                                                   rel=1e-12), name
-        if name == f"layers.{depth}.bias":
-            continue
         a, b = TABLE_3[optimizer][table_3_column(name, depth + 1)]
         (fan_in, fan_out), (fan_in0, fan_out0) = fans(tensor), fans(base_tensor)
         table = (fan_in / fan_in0) ** a * (fan_out / fan_out0) ** b
-        c = model.output_multiplier if name.startswith(f"layers.{depth}.") else 1.0
+        c = readout_multiplier(model, name.split(".")[2]) if name.startswith(f"layers.{depth}.") else 1.0
         effective = group["lr_scale"] * (c ** 2 if optimizer == "sgd" else c)
         assert effective == pytest.approx(table, rel=1e-12), (name, effective, table)
     assert model.output_multiplier == pytest.approx(1 / m)
 
 
-@pytest.mark.xfail(strict=True, reason="WidthMLP multiplies the readout's bias by 1/m too: its effective rate is "
-                                       "Table 3's times 1/m^2 (SGD) or 1/m (Adam); the fix belongs in WidthMLP")
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_the_output_bias_follows_table_3(optimizer: str) -> None:
-    """The one tensor where ours differs from Table 3 and from the ``mup`` package, in effect.
+    """The output bias, the tensor where ``WidthMLP`` once differed from Table 3 and from the ``mup`` package.
 
     Table 3 puts the output bias with "all biases": SGD rate times fan_out, which is the
     number of outputs and does not grow, Adam's times 1; so its rate must not change with
     the width. ``mup``'s ``MuReadout`` computes :math:`W (h/m) + b`: the bias is outside
-    the multiplier and keeps its rate (factor 1). ``WidthMLP`` computes
-    :math:`(W h + b)/m`, and :func:`mup_param_groups` gives the bias the package's factor
-    1, so the bias the network sees trains at :math:`1/m^2` (SGD) or :math:`1/m` (Adam)
-    of the base rate: at width 512 and base 32, 256 or 16 times slower than Table 3's.
-    Strict xfail: when WidthMLP moves the multiplier before the bias, this passes and
-    pytest reports it, so the marker goes.
+    the multiplier and keeps its rate (factor 1). ``WidthMLP`` computed
+    :math:`(W h + b)/m` until issue 16's review, so with :func:`mup_param_groups`' factor
+    1 the bias the network sees trained at :math:`1/m^2` (SGD) or :math:`1/m` (Adam) of
+    the base rate: at width 512 and base 32, 256 or 16 times slower than Table 3's. Now
+    it computes ``MuReadout``'s form: the measured multiplier of the bias is 1, of the
+    weights :math:`1/m`.
     """
     depth, width = 2, 512
     model = WidthMLP(8, 3, width=width, depth=depth, parametrization="mup", base_width=32, seed=None)
     (group,) = [g for g in mup_param_groups(model, 0.05, optimizer, verbose=False)
                 if g["name"] == f"layers.{depth}.bias"]
-    c = model.output_multiplier
+    c = readout_multiplier(model, "bias")
+    assert c == pytest.approx(1.0, rel=1e-12)
+    assert readout_multiplier(model, "weight") == pytest.approx(model.output_multiplier, rel=1e-12)
     effective = group["lr_scale"] * (c ** 2 if optimizer == "sgd" else c)
     assert effective == pytest.approx(1.0, rel=1e-12)

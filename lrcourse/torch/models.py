@@ -244,9 +244,12 @@ class WidthMLP(nn.Module):
     layer from ``n_features`` and a readout to ``n_outputs``:
 
     .. math:: h_1 = \phi(W_1 x + b_1), \quad h_l = \phi(W_l h_{l-1} + b_l), \quad
-              f(x) = \frac{1}{m}\,(W_{\text{out}} h_{L} + b_{\text{out}}), \qquad m = n / n_0,
+              f(x) = W_{\text{out}} \frac{h_{L}}{m} + b_{\text{out}}, \qquad m = n / n_0,
 
-    :math:`n_0` = ``base_width``. Every bias starts at 0 and every weight matrix at
+    :math:`n_0` = ``base_width``. The multiplier :math:`1/m` scales the readout's input,
+    not its bias (``MuReadout`` of the ``mup`` package computes the same): the output
+    bias enters the network as itself, so its rate is the one Yang et al.'s Table 3 gives
+    it, whatever the width. Every bias starts at 0 and every weight matrix at
     :math:`\mathcal N(0, 1/\text{fan\_in})`, except, in μP, the readout's,
     :math:`W_{\text{out}} \sim \mathcal N(0, 1/n_0)`: the same draws times
     :math:`\sqrt m`, so that with the multiplier :math:`1/m` the output's gradient
@@ -267,7 +270,9 @@ class WidthMLP(nn.Module):
     best rate fell from 0.032 at width 32 to 0.01 at 128 and 0.0032 at 512; μP's was
     0.032, 0.01 and 0.032; at the rate 0.032 μP's loss stayed small at every width
     (0.001, 0.064, 0.001 at widths 32, 128, 512) where SP's grew to 1.14 at 512
-    (0.001, 0.068, 1.14). One seed: a sketch for chapter 7, not a test.
+    (0.001, 0.068, 1.14). One seed, measured while the multiplier still scaled the
+    readout's bias too: a sketch for chapter 7, not a test (chapter 7b's page and
+    ``benchmarks/mup_width.py`` measure it now).
 
     Which table we follow: Yang et al. give several equivalent forms of μP (they differ
     by moving a factor between the initialisation, a multiplier and the rate). We
@@ -276,7 +281,7 @@ class WidthMLP(nn.Module):
     width as its ``set_base_shapes`` does: initialisation variance
     :math:`1/\text{fan\_in}` for the input and hidden weights, :math:`m/\text{fan\_in}
     = 1/n_0` for the output weights (``MuReadout`` rescaled by ``set_base_shapes``);
-    multiplier :math:`1/m` on the output;
+    multiplier :math:`1/m` on the readout's input, not on its bias;
     SGD rate :math:`\times m` for the input weights, all biases but the output's, and
     the output weights, :math:`\times 1` for the hidden weights; Adam rate
     :math:`\times 1/m` for the hidden weights, :math:`\times 1` for the rest. We do not
@@ -331,7 +336,9 @@ class WidthMLP(nn.Module):
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))
             outputs.append(h)
-        outputs.append(self.output_multiplier * self.layers[-1](h))
+        if self.output_multiplier != 1.0:  # W (h / m) + b, as MuReadout: the bias outside the multiplier
+            h = self.output_multiplier * h
+        outputs.append(self.layers[-1](h))
         return outputs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
