@@ -263,16 +263,9 @@ class WidthMLP(nn.Module):
     ``width == base_width`` (:math:`m = 1`) the two parametrizations are the same model
     with the same rates: μP is SP at the base width, and a rate tuned there carries
     over to every width (μTransfer), while SP's best rate shifts with the width.
-    Measured here on the digits (Adam through
-    :func:`~lrcourse.torch.param_groups.mup_param_groups`, 150 steps of minibatches of
-    64, the training loss after them, seven rates from
-    :math:`10^{-3.5}` to :math:`10^{-0.5}` by half-decades, ``base_width=32``): SP's
-    best rate fell from 0.032 at width 32 to 0.01 at 128 and 0.0032 at 512; μP's was
-    0.032, 0.01 and 0.032; at the rate 0.032 μP's loss stayed small at every width
-    (0.001, 0.064, 0.001 at widths 32, 128, 512) where SP's grew to 1.14 at 512
-    (0.001, 0.068, 1.14). One seed, measured while the multiplier still scaled the
-    readout's bias too: a sketch for chapter 7, not a test (chapter 7b's page and
-    ``benchmarks/mup_width.py`` measure it now).
+    Chapter 7b (``book/07b_mup_and_a_transformer``) measures this on the digits with
+    Adam, three seeds and widths 32 to 512, and ``benchmarks/mup_width.py`` up to width
+    1024 with Adam and SGD.
 
     Which table we follow: Yang et al. give several equivalent forms of μP (they differ
     by moving a factor between the initialisation, a multiplier and the rate). We
