@@ -165,26 +165,28 @@ def test_every_catalogue_says_what_its_page_says(tmp_path):
     """A change to a page's English text fails here until ``sphinx-intl update`` and a translator ran.
 
     Extracts the messages of the translated pages again (Sphinx's gettext builder, those pages
-    only: 7 s for the preface) and compares them with the catalogues. A notebook's outputs come
-    from the execution cache, as in the build.
+    only) and compares them with the catalogues. The notebooks are read without their outputs
+    (no kernel, no execution cache: 25 s for all 28 pages here, 2,410 messages), so this checks
+    the text of the pages, the markdown cells; the messages of outputs (the docstrings that
+    ``show_doc`` prints) are checked by the next ``make translations``.
     """
     pages = [_page(po) for po in CATALOGUES]
     if not pages:
         pytest.skip("no catalogue yet")
     result = subprocess.run([sys.executable, str(ROOT / "book" / "_ext" / "editions.py"), "extract",
-                             "--pot", str(tmp_path / "pot"), "--no-update", *pages],
+                             "--pot", str(tmp_path / "pot"), "--no-update", "--no-execute", *pages],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for po in CATALOGUES:
         pot = polib.pofile(str(tmp_path / "pot" / f"{_page(po)}.pot"))
         known = {e.msgid for e in polib.pofile(str(po)) if not e.obsolete}
-        new = [e.msgid for e in pot if e.msgid not in known]
+        new = [e.msgid for e in pot if e.msgid and e.msgid not in known]
         assert not new, (f"{po.name}: {len(new)} messages of the page are not in its catalogue; run "
                          f"`make translations`, translate them, then this test:\n" + "\n".join(new[:5]))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: only the preface is translated so far; the bulk "
-                                       "translation comes when the text of chapter 7 has settled")
+@pytest.mark.xfail(strict=False, reason="issue 17: the translation is under way; remove this mark "
+                                        "once every page of the ToC has a committed catalogue")
 def test_every_page_has_a_catalogue():
     missing = [page for page in execution_cache.toc_files()
                if not (tc.CATALOGUES / f"{page}.po").is_file()]

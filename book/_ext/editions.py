@@ -294,13 +294,15 @@ def translated_pages() -> list[str]:
     return [page for page in _toc_pages() if (folder / f"{page}.po").is_file()]
 
 
-def extract(pages: list[str] | None = None, pot: Path | None = None, update: bool = True) -> int:
+def extract(pages: list[str] | None = None, pot: Path | None = None, update: bool = True,
+            execute: bool = True) -> int:
     """Write the .pot files of ``pages`` (Sphinx's gettext builder), then update their .po files.
 
     ``pages``: default, the pages that have a catalogue already (a page's first catalogue is
     made by naming the page); ``["all"]``, every page of the ToC. ``pot``: where the .pot files
     go (default ``_build/gettext``); ``update=False`` leaves the .po files alone (the test that
-    compares them with the pages does so).
+    compares them with the pages does so). ``execute=False``: the notebooks without their
+    outputs (no kernel, no cache), so the messages of the markdown cells only, in seconds.
     """
     import shutil
 
@@ -312,7 +314,8 @@ def extract(pages: list[str] | None = None, pot: Path | None = None, update: boo
     everything = pages == ["all"]
     pages = _toc_pages() if everything else pages
     pot = Path(pot) if pot else ROOT / "_build" / "gettext"
-    status = sphinx("gettext", pot, pot.parent / f".doctrees-{pot.name}", {}, None if everything else pages)
+    overrides = {} if execute else {"nb_execution_mode": "off"}
+    status = sphinx("gettext", pot, pot.parent / f".doctrees-{pot.name}", overrides, None if everything else pages)
     if status or not update:
         return status
     chosen = pot.parent / f"{pot.name}-chosen"  # sphinx-intl updates every .pot it finds: only these
@@ -352,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="pages as in _toc.yml, or 'all' (default: extract, those with a catalogue; build, all)")
     parser.add_argument("--pot", type=Path, help="extract: the folder for the .pot files (default _build/gettext)")
     parser.add_argument("--no-update", action="store_true", help="extract: the .pot files only")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="extract: the notebooks without outputs (the markdown cells' messages only)")
     args = parser.parse_intermixed_args(argv)
     start = time.perf_counter()
     if args.command == "extract":
-        status = extract(args.pages or None, args.pot, update=not args.no_update)
+        status = extract(args.pages or None, args.pot, update=not args.no_update, execute=not args.no_execute)
     else:
         status = build(None if args.pages in ([], ["all"]) else args.pages)
     print(f"editions.py {args.command}: {time.perf_counter() - start:.0f} s, "
