@@ -5,7 +5,9 @@ A translated message must keep, identical and as many times as its source has th
 - **maths**: ``$$…$$``, ``$…$``, ``\\(…\\)``, ``\\[…\\]``;
 - **MyST roles** (``{glue}`key```, ``{doc}`page```, ``{cite}`key```, ``{ref}`label```, …): the
   role's name and its target; a role with an explicit title (``{doc}`Title <page>```) may
-  translate the title, not the target;
+  translate the title, not the target. A reST role of a docstring (``:func:`x```, on the API
+  pages) is written as the MyST role (``{func}`x```) in the translation: Sphinx parses every
+  translated message as the page's MyST, where the reST form is plain text;
 - **inline code** (`` `x` ``), **substitutions** (``{{ key }}``);
 - **links**: each Markdown link's target (``[text](target)``), each ``<url>`` and bare URL;
 - **numbers** in the prose (ASCII digits, ``5,061``, ``0.25``): a number dropped, changed or
@@ -51,6 +53,10 @@ GLOSSARY = LOCALE / "glossary.tsv"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("maths", re.compile(r"\$\$.+?\$\$", re.S)),
     ("role", re.compile(r"\{([A-Za-z][\w:+.-]*)\}(`+)(.+?)\2", re.S)),
+    # a reST role, as autodoc's docstrings write them (:func:`x`): in a translation it must be
+    # written as the MyST role ({func}`x`), because Sphinx parses every translated message with
+    # the page's parser, MyST, where a reST role is plain text (and its link is lost)
+    ("rest-role", re.compile(r"(?<![\w`]):([A-Za-z][\w+.-]*(?::[A-Za-z][\w+.-]*)?):(`+)(.+?)\2", re.S)),
     ("code", re.compile(r"(`+)(.+?)\1", re.S)),
     ("maths", re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]", re.S)),
     ("maths", re.compile(r"(?<![\\$])\$(?![\s$])[^$]*?(?<![\s\\])\$(?!\$)", re.S)),
@@ -80,12 +86,13 @@ def prose(text: str) -> str:
     return _cut(text)[1]
 
 
-def _cut(text: str) -> tuple[Counter[tuple[str, str]], str]:
+def _cut(text: str, rest_roles: str = "role") -> tuple[Counter[tuple[str, str]], str]:
+    # rest_roles: the kind a reST role counts as (a role in a source, a slip in a translation)
     found: Counter[tuple[str, str]] = Counter()
     rest = text
     for kind, pattern in _PATTERNS:
         def cut(match: re.Match[str], kind: str = kind) -> str:
-            found[(kind, _canonical(kind, match))] += 1
+            found[(rest_roles if kind == "rest-role" else kind, _canonical(kind, match))] += 1
             return " "
         rest = pattern.sub(cut, rest)
     for number in _NUMBER.findall(rest):
@@ -94,7 +101,7 @@ def _cut(text: str) -> tuple[Counter[tuple[str, str]], str]:
 
 
 def _canonical(kind: str, match: re.Match[str]) -> str:
-    if kind == "role":
+    if kind in ("role", "rest-role"):
         name, content = match.group(1), match.group(3)
         titled = _ROLE_TITLE.match(content)
         if titled:  # {doc}`Title <target>`: the title may be translated, the target may not
@@ -185,7 +192,11 @@ def check_message(msgid: str, msgstr: str, *, fuzzy: bool = False,
     if not msgstr.strip():
         return ["not translated"], []
     errors = ["fuzzy (the source changed: check the translation, then remove the flag)"] if fuzzy else []
-    source, translation = tokens(msgid), tokens(msgstr)
+    source, translation = tokens(msgid), _cut(msgstr, rest_roles="rest-role")[0]
+    for role, count in sorted(Counter({t: c for (k, t), c in translation.items() if k == "rest-role"}).items()):
+        name, _, content = role[1:].partition("}")
+        errors.append(f"reST role :{name}:{content} in the translation: write it as the MyST role {role} "
+                      f"(Sphinx parses a translation as the page's MyST)")
     for kind in ("maths", "role", "code", "substitution", "link", "number"):
         errors += _difference(kind, Counter({t: c for (k, t), c in source.items() if k == kind}),
                               Counter({t: c for (k, t), c in translation.items() if k == kind}))
@@ -267,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         total += report.messages
         translated += report.translated
         failed += not report.ok
-        name = path.relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+        name = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
         print(f"{'ok  ' if report.ok else 'FAIL'} {name}: {report.translated}/{report.messages} translated, "
               f"{len(report.errors)} errors, {len(report.hints)} glossary hints")
         for line in report.errors + (report.hints if args.hints else []):
