@@ -260,3 +260,16 @@ def test_coverage_counts_the_translated_messages_of_each_page(tmp_path):
     pot.save(str(tmp_path / "pot" / "book" / "b.pot"))
     po.save(str(tmp_path / "po" / "book" / "a.po"))
     assert tc.coverage(tmp_path / "pot", tmp_path / "po") == [("book/a", 3, 1), ("book/b", 3, 0)]
+
+
+def test_a_brace_group_in_rest_maths_is_no_role():
+    # A docstring's :math:`\theta_{t+1}` or \texttt{size} holds braces before a backtick: read as
+    # a MyST role, its "content" would run on into the English prose up to the next backtick, and no
+    # translation could keep it. A role after a CJK character is still a role.
+    source = (r"The step :math:`d_{t+1}` is the estimate, :math:`v = (r, c) / \texttt{size}` the "
+              r"coordinates and :func:`fourier_features` the features.")
+    good = (r"步长 {math}`d_{t+1}` 是估计值，{math}`v = (r, c) / \texttt{size}` 是坐标，"
+            r"{func}`fourier_features` 是特征。")
+    assert errors(source, good) == []
+    assert errors(source, good.replace(r"d_{t+1}", r"d_{t}"))  # the maths changed: still caught
+    assert ("role", "{glue}`x`") in tc.tokens("学习率{glue}`x`")

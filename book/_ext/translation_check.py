@@ -52,7 +52,9 @@ GLOSSARY = LOCALE / "glossary.tsv"
 # out of a message (a role's backticks are not inline code; a dollar inside code is not maths).
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("maths", re.compile(r"\$\$.+?\$\$", re.S)),
-    ("role", re.compile(r"\{([A-Za-z][\w:+.-]*)\}(`+)(.+?)\2", re.S)),
+    # a MyST role; not a brace group of reST maths such as :math:`\theta_{t+1}` or \texttt{size}
+    # (a role never follows an ASCII letter, a digit, _, ^ or \; a CJK character before one is fine)
+    ("role", re.compile(r"(?<![A-Za-z0-9_^\\])\{([A-Za-z][\w:+.-]*)\}(`+)(.+?)\2", re.S)),
     # a reST role, as autodoc's docstrings write them (:func:`x`): in a translation it must be
     # written as the MyST role ({func}`x`), because Sphinx parses every translated message with
     # the page's parser, MyST, where a reST role is plain text (and its link is lost)
