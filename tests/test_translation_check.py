@@ -113,6 +113,16 @@ def test_a_docstring_s_rest_role_is_written_as_the_myst_role():
     assert any("write it as the MyST role" in e for e in found), found
 
 
+def test_emphasis_that_commonmark_would_not_take_fails():
+    """Seen in the Chinese build of chapter 7: '**无调度（schedule-free）**优化器' showed its asterisks."""
+    source = "**Schedule-free** optimizers replace the decay."
+    found = errors(source, "**无调度（schedule-free）**优化器用平均代替衰减。")
+    assert any("emphasis '）**优'" in e for e in found), found
+    assert errors(source, "**无调度**（schedule-free）优化器用平均代替衰减。") == []
+    assert errors("**SGD.** From here.", "**SGD。** 从这里开始。") == []
+    assert errors("**SGD.** From here.", "**SGD。**从这里开始。") != []
+
+
 def test_a_fuzzy_or_empty_message_fails():
     assert errors(SOURCE, GOOD, fuzzy=True)[0].startswith("fuzzy")
     assert errors(SOURCE, "") == ["not translated"]

@@ -126,6 +126,43 @@ def nothing_to_translate(text: str) -> bool:
     return not re.search(r"[^\W\d_]", rest)
 
 
+# CommonMark's emphasis rules: a closing ** (or *) right after punctuation closes only before a
+# space or punctuation, an opening one right before punctuation opens only after one. Chinese
+# has no spaces: "**无调度（schedule-free）**优化器" shows its asterisks (seen in the Chinese build).
+_PUNCTUATION = r"""（）「」『』“”‘’《》【】，。：；！？、…()\[\]"'.,:;!?"""
+_STUCK_EMPHASIS = re.compile(rf"(?<=[{_PUNCTUATION}])(\*\*?)(?=[^\W_])|(?<=[^\W_])(\*\*?)(?=[{_PUNCTUATION}])")
+
+
+def stuck_emphasis(msgstr: str) -> list[str]:
+    """The places in a translation where CommonMark would not take ``**`` (or ``*``) as emphasis.
+
+    >>> stuck_emphasis("**无调度（schedule-free）**优化器"), stuck_emphasis("**自学者**：知道")
+    (['）**优'], [])
+    """
+    rest = prose(msgstr)
+    found = []
+    for match in _STUCK_EMPHASIS.finditer(rest):
+        delimiter = match.group(1) or match.group(2)
+        before, after = rest[match.start() - 1], rest[match.end()] if match.end() < len(rest) else ""
+        # a delimiter between a letter and punctuation is fine where it opens after the letter's
+        # word ended with the punctuation's pair ("学习率**：" closes); flag only the two failing cases
+        if match.group(1) and _closes_emphasis(rest, match.start()):
+            found.append(f"{before}{delimiter}{after}")
+        elif match.group(2) and _opens_emphasis(rest, match.end()):
+            found.append(f"{before}{delimiter}{after}")
+    return found
+
+
+def _closes_emphasis(text: str, at: int) -> bool:
+    # the delimiter at `at` follows punctuation: it was meant to close if an opening one precedes it
+    return text[:at].count("**") % 2 == 1 if text[at:at + 2] == "**" else text[:at].count("*") % 2 == 1
+
+
+def _opens_emphasis(text: str, end: int) -> bool:
+    start = end - (2 if text[end - 2:end] == "**" else 1)
+    return text[:start].count(text[start:end]) % 2 == 0
+
+
 def seed_chinese(text: str) -> Counter[str]:
     """The runs of Chinese characters in an English message (the seed's words, quoted)."""
     return Counter(m for m in _CJK.findall(text) if len(m) >= 2)
@@ -202,6 +239,9 @@ def check_message(msgid: str, msgstr: str, *, fuzzy: bool = False,
     for kind in ("maths", "role", "code", "substitution", "link", "number"):
         errors += _difference(kind, Counter({t: c for (k, t), c in source.items() if k == kind}),
                               Counter({t: c for (k, t), c in translation.items() if k == kind}))
+    for place in stuck_emphasis(msgstr):
+        errors.append(f"emphasis {place!r} not taken as such (CommonMark): put the punctuation outside "
+                      f"the asterisks, or a space outside them")
     for quote in seed_chinese(msgid) - seed_chinese(msgstr):
         if quote not in msgstr:
             errors.append(f"the seed's words {quote!r} not quoted as the seed wrote them")
