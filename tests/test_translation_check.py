@@ -205,8 +205,6 @@ def test_every_catalogue_says_what_its_page_says(tmp_path):
                          f"`make translations`, translate them, then this test:\n" + "\n".join(new[:5]))
 
 
-@pytest.mark.xfail(strict=False, reason="issue 17: the translation is under way; remove this mark "
-                                        "once every page of the ToC has a committed catalogue")
 def test_every_page_has_a_catalogue():
     missing = [page for page in execution_cache.toc_files()
                if not (tc.CATALOGUES / f"{page}.po").is_file()]
