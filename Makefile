@@ -1,9 +1,10 @@
 # The README's two commands. Each sets up what it needs, once, and is quick when all is in place.
 #
-#   make book   the book in _build/html (every notebook executed once, two at a time, into the cache)
+#   make book   the book in _build/html (every notebook executed once, two at a time, into the cache),
+#               and its Chinese edition in _build/html/zh from the same execution
 #   make test   the tests: the package, its doctests, every notebook in two numerical environments,
 #               every page in a headless browser
-#   make book-zh  the English book, then the Chinese edition in _build/html/zh from the same execution
+#   make book-zh  the Chinese edition alone (after `make book`, to look at a translation)
 #   make translations  after editing a page: its messages into locales/zh_CN (sphinx-intl update), checked
 #
 # Set-up (both): a virtual environment in .venv; a CPU build of torch where no NVIDIA driver is
@@ -20,12 +21,13 @@ SETUP := $(VENV)/.lrcourse-setup
 
 .PHONY: book book-zh translations test setup notebooks report clean
 
+# Both editions. The Chinese one (book/_ext/editions.py) takes the notebooks' outputs from the
+# execution cache that the English build used: no notebook runs again (about 70 s here).
 book: notebooks
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python book/_ext/editions.py build
 
-# The Chinese edition (book/_ext/editions.py): the notebooks' outputs come from the execution cache
-# that `make book` filled, and pages not yet translated show their English text.
-book-zh: book
+book-zh: notebooks
 	$(BIN)/python book/_ext/editions.py build
 
 # Every page's messages into locales/zh_CN/LC_MESSAGES/<page>.po (new ones empty, changed ones

@@ -37,7 +37,7 @@ from lrcourse.display import LIVE_GLUE_CLASS
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-SOURCES = ["book", "lrcourse", "_config.yml", "_toc.yml", "package.json"]
+SOURCES = ["book", "lrcourse", "_config.yml", "_toc.yml", "package.json", "locales"]
 
 # One worker opens every page (pytest -n 2 --dist loadgroup): the book is built, and served, once.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -61,9 +61,10 @@ def _newest_source_mtime() -> float:
     return newest
 
 
-def _build_is_fresh() -> bool:
-    """Every page of the ToC is built, and built after the last change to any source."""
-    pages = [HTML / page for page in _pages()]
+def _build_is_fresh(edition: str = "") -> bool:
+    """Every page of the ToC is built in ``edition`` ("" English, "zh/" Chinese), after the last change to
+    any source (the Chinese edition's sources include its catalogues)."""
+    pages = [HTML / f"{edition}{page}" for page in _toc_pages()]
     if not all(page.is_file() for page in pages):
         return False
     return min(page.stat().st_mtime for page in pages) >= _newest_source_mtime()
@@ -83,6 +84,10 @@ def book() -> Path:
             cwd=ROOT, capture_output=True, text=True, timeout=1800,
         )
         assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    if not _build_is_fresh("zh/"):  # the Chinese edition, from the English build's execution
+        result = subprocess.run([sys.executable, str(ROOT / "book" / "_ext" / "editions.py"), "build"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        assert result.returncode == 0, f"Chinese build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return HTML
 
 
@@ -119,9 +124,14 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-def _pages() -> list[str]:
+def _toc_pages() -> list[str]:
     """Every page of the book, as paths relative to the HTML root (read from the table of contents)."""
     return [str(Path(page).with_suffix(".html")) for page in execution_cache.toc_files()]
+
+
+def _pages() -> list[str]:
+    """Every page of both editions: the English ones, then the Chinese ones under ``zh/``."""
+    return _toc_pages() + [f"zh/{page}" for page in _toc_pages()]
 
 
 # MathJax marks each formula it typesets with an mjx-container element inside Sphinx's
@@ -244,6 +254,9 @@ _CJK_GLYPHS = """async (family) => {
         const font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
         try { await document.fonts.load(font, text); } catch (e) { errors.push(String(e)); }
         const box = fresh(parent, '\\u0378');
+        // An element that is not rendered (display: none, as the theme's closed search dialog, its
+        // mobile sidebar copy, the back-to-top button) measures 0 for every text: nothing to compare there.
+        if (box === 0) continue;
         for (const {0: c, index} of found) {  // code points: an Extension B ideograph is two UTF-16 units
             all.add(c);
             range.setStart(node, index);
